@@ -1,0 +1,1 @@
+"""NLP: language identification, sentiment models (lexicon + transformer) and the spaCy component."""
