@@ -11,7 +11,6 @@ _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="stemning-airflow-test-"))
 os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}")
 # A fixed test key: tests must never depend on a developer's real key.
 os.environ.setdefault("STEMNING_PSEUDONYM_KEY", "test-key-not-secret-0123456789abcdef")
@@ -24,3 +23,15 @@ pytest_plugins = [
     "tests.fixtures.models",
     "tests.fixtures.company",
 ]
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated Airflow metadata DB (SQLite in a temp AIRFLOW_HOME) with the writer pool."""
+    from pipeline.airflow_env import ensure_airflow_db
+
+    ensure_airflow_db()
+    return _AIRFLOW_HOME
