@@ -131,20 +131,20 @@ def test_landing_folder_quarantines_unsupported_files_and_continues(settings):
 
 def _slack_export(root: Path) -> Path:
     users = [
-        {"id": "U1", "name": "mette", "real_name": "Mette Hansen", "profile": {"email": "mette.hansen@firma.dk", "display_name": "mette"}},
-        {"id": "U2", "name": "bob", "real_name": "Bob Smith", "profile": {"display_name": "Bobby"}},
+        {"id": "U024BE7LH", "name": "mette", "real_name": "Mette Hansen", "profile": {"email": "mette.hansen@firma.dk", "display_name": "mette"}},
+        {"id": "U0G9QF9C6", "name": "bjarke", "real_name": "Bjarke Smith", "profile": {"display_name": "Bjarke S"}},
     ]
     _write(root / "users.json", json.dumps(users))
     _write(root / "channels.json", json.dumps([{"id": "C1", "name": "general"}]))
     messages = [
-        {"type": "message", "user": "U1", "text": "Velkommen <@U2>! Bob starter i dag", "ts": "1772442000.000100",
-         "reactions": [{"name": "tada", "users": ["U2"], "count": 2}]},
-        {"type": "message", "subtype": "channel_join", "user": "U2", "text": "<@U2> has joined", "ts": "1772442001.000100"},
-        {"type": "message", "user": "U2", "text": "Tak Mette!", "ts": "1772442100.000200", "thread_ts": "1772442000.000100"},
-        {"type": "message", "user": "U2", "text": "", "ts": "1772442200.000300"},
+        {"type": "message", "user": "U024BE7LH", "text": "Velkommen <@U0G9QF9C6>! Bjarke starter i dag", "ts": "1772442000.000100",
+         "reactions": [{"name": "tada", "users": ["U0G9QF9C6"], "count": 2}]},
+        {"type": "message", "subtype": "channel_join", "user": "U0G9QF9C6", "text": "<@U0G9QF9C6> has joined", "ts": "1772442001.000100"},
+        {"type": "message", "user": "U0G9QF9C6", "text": "Tak Mette!", "ts": "1772442100.000200", "thread_ts": "1772442000.000100"},
+        {"type": "message", "user": "U0G9QF9C6", "text": "", "ts": "1772442200.000300"},
     ]
     _write(root / "general" / "2026-03-02.json", json.dumps(messages))
-    _write(root / "general" / "2026-03-03.json", '[{"type": "message", "user": "U1", "text": "trunc')
+    _write(root / "general" / "2026-03-03.json", '[{"type": "message", "user": "U024BE7LH", "text": "trunc')
     return root
 
 
@@ -159,7 +159,7 @@ def test_slack_export_directory_and_zip(settings, tmp_path):
         mapped = con.execute("SELECT author_in_roster, team FROM staging.posts ORDER BY created_at").fetchall()
     assert rows[0][0] == "Velkommen [MENTION]! [PERSON] starter i dag" and rows[0][2] == 2
     assert rows[1] == ("Tak [PERSON]!", "slack:C1:1772442000.000100", 0)
-    assert mapped == [(True, "Nord"), (False, None)]  # Mette joins the roster by e-mail; Bob is not in it
+    assert mapped == [(True, "Nord"), (False, None)]  # Mette joins the roster by e-mail; Bjarke is not in it
 
     import shutil
 

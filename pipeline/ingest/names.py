@@ -1,34 +1,36 @@
-"""Known people's names, kept only as keyed hashes in ``private.name_hashes``, and the redactor that
-uses them. Names come from the roster and from Slack ``users.json``."""
+"""Known people's names, kept only as keyed hashes (``private.name_hashes``, see
+pipeline/privacy/store.py), and the redactor that uses them. Names come from the roster and from Slack
+``users.json``; each ingestion merges the new names into the stored index."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from pipeline.privacy.redact import NameIndex, Redactor
+from pipeline.privacy.names import NameIndex
+from pipeline.privacy.redact import Redactor
+from pipeline.privacy.store import load_name_index, save_name_index
+
+if TYPE_CHECKING:
+    from pipeline.ingest.common import IngestContext
 
 
-def load_name_index(con: duckdb.DuckDBPyConnection, key: bytes, extra_names: Iterable[str] = ()) -> NameIndex:
-    stored = con.execute("SELECT name_hash, kind FROM private.name_hashes").fetchall()
-    index = NameIndex.from_hashes(stored, key)
-    extra = list(extra_names)
-    if extra:
-        index = index.merged(NameIndex.from_names(extra, key))
-    return index
+def merge_indexes(key: bytes, *indexes: NameIndex | None) -> NameIndex:
+    rows = [row for index in indexes if index is not None for row in index.to_hashes()]
+    return NameIndex.from_hashes(rows, key)
 
 
-def build_redactor(con: duckdb.DuckDBPyConnection, key: bytes, extra_names: Iterable[str] = ()) -> Redactor:
-    return Redactor(name_index=load_name_index(con, key, extra_names))
+def build_redactor(con: duckdb.DuckDBPyConnection, key: bytes) -> Redactor:
+    return Redactor(name_index=load_name_index(con, key))
 
 
-def remember_names(ctx, names: Iterable[str]) -> None:  # noqa: ANN001 - IngestContext (import cycle)
+def remember_names(ctx: IngestContext, names: Iterable[str]) -> None:
     """Persist keyed hashes of ``names`` and make the live redactor aware of them."""
-    names = list(names)
+    names = [n for n in names if n and n.strip()]
     if not names:
         return
-    index = NameIndex.from_names(names, ctx.key)
-    rows = index.to_hashes()
-    ctx.con.executemany("INSERT OR IGNORE INTO private.name_hashes VALUES (?, ?)", rows)
-    ctx.redactor = Redactor(name_index=ctx.redactor.name_index.merged(index))
+    merged = merge_indexes(ctx.key, ctx.redactor.name_index, NameIndex.from_names(names, ctx.key))
+    save_name_index(ctx.con, merged)
+    ctx.redactor = Redactor(name_index=merged)

@@ -56,12 +56,12 @@ def detect_format(kind: str, path: Path, fmt: str | None) -> str:
     return fmt
 
 
-def make_context(con: duckdb.DuckDBPyConnection, settings: Settings, extra_names: list[str] | None = None) -> IngestContext:
+def make_context(con: duckdb.DuckDBPyConnection, settings: Settings) -> IngestContext:
     key = load_key(key_file=settings.key_file)
     return IngestContext(
         con=con,
         key=key,
-        redactor=build_redactor(con, key, extra_names or []),
+        redactor=build_redactor(con, key),
         now=datetime.now(UTC),
         max_future_skew=timedelta(hours=settings.max_future_skew_hours),
     )

@@ -91,8 +91,11 @@ CREATE TABLE IF NOT EXISTS quarantine.rows (
     PRIMARY KEY (file_hash, source_position, reason)
 );
 
--- Keyed hashes of known people's name tokens, for redaction without storing names.
+-- Keyed hashes of known people's name tokens, for redaction without storing names. Tagged with the
+-- key's fingerprint so a rotated key never matches hashes made with the old one.
 CREATE TABLE IF NOT EXISTS private.name_hashes (
-    name_hash        VARCHAR PRIMARY KEY,
-    kind             VARCHAR NOT NULL
+    hash             VARCHAR NOT NULL,
+    kind             VARCHAR NOT NULL,
+    key_fingerprint  VARCHAR NOT NULL,
+    PRIMARY KEY (hash, key_fingerprint)
 );
