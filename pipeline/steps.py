@@ -35,14 +35,19 @@ def ingest_landing_step(kind: str, settings: Settings | None = None) -> dict[str
 
 
 def sentiment_step(settings: Settings | None = None, progress: bool = False) -> dict[str, Any]:
+    """Language ID + sentiment for new/changed texts, then themes and leave intent for them."""
     from pipeline.nlp.run import run_sentiment
+    from pipeline.nlp.themes_run import run_themes
 
     settings = settings or get_settings()
     with connect(settings.db_path) as con:
         report = run_sentiment(con, settings.sentiment_model, batch_size=settings.batch_size, progress=progress)
+        themes = run_themes(con, progress=progress)
     log.info(report.summary())
+    log.info(themes.summary())
     return {"pending": report.pending, "scored": report.scored, "cache_hits": report.cache_hits,
-            "model": f"{report.model_id} {report.model_version}", "summary": report.summary()}
+            "model": f"{report.model_id} {report.model_version}", "themes_analysed": themes.analysed,
+            "summary": report.summary() + "\n" + themes.summary()}
 
 
 def marts_step(settings: Settings | None = None) -> dict[str, Any]:

@@ -20,17 +20,15 @@ from pipeline.ingest.common import (
 )
 from pipeline.ingest.names import remember_names
 from pipeline.ingest.posts import author_key_for_email, author_key_for_employee
+from pipeline.privacy.names import names_from_email
 
 ROSTER_COLUMNS = {"employee_id", "department", "team", "hire_date"}
 
 
 def names_from_row(row: dict[str, str]) -> list[str]:
-    names = [row.get("name", "").strip()]
-    for col in ("first_name", "last_name"):
-        names.append(row.get(col, "").strip())
-    local = row.get("email", "").split("@")[0]
-    if "." in local:  # mette.hansen@ -> "mette hansen"
-        names.append(" ".join(p for p in local.split(".") if p.isalpha()))
+    names = [row.get("name", "").strip(), f"{row.get('first_name', '')} {row.get('last_name', '')}".strip()]
+    if from_email := names_from_email(row.get("email", "").strip()):  # mette.hansen@ -> "mette hansen"
+        names.append(from_email)
     return [n for n in names if n]
 
 

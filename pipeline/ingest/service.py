@@ -19,7 +19,13 @@ from pipeline.ingest.common import (
     file_hash,
 )
 from pipeline.ingest.names import build_redactor, remember_names
-from pipeline.ingest.posts import ingest_generic_posts, ingest_slack, open_slack_export, slack_user_names, slack_users
+from pipeline.ingest.posts import (
+    ingest_generic_posts,
+    ingest_slack,
+    open_slack_export,
+    slack_user_names,
+    slack_users,
+)
 from pipeline.ingest.reviews import ingest_reviews
 from pipeline.ingest.roster import ingest_roster
 from pipeline.privacy.pseudonym import load_key
@@ -106,9 +112,7 @@ def landing_candidates(landing: Path, kind: str) -> list[Path]:
     for p in sorted(folder.iterdir()):
         if p.name.startswith((".", "_")):
             continue
-        if p.is_dir() and kind == "posts" and (p / "users.json").exists():
-            items.append(p)
-        elif p.is_file() and p.suffix.lower() in {".csv", ".jsonl", ".ndjson", ".zip"}:
+        if p.is_dir() and kind == "posts" and (p / "users.json").exists() or p.is_file() and p.suffix.lower() in {".csv", ".jsonl", ".ndjson", ".zip"}:
             items.append(p)
     return items
 

@@ -8,6 +8,7 @@ id to an import path, so importing this module never imports torch.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -81,10 +82,8 @@ def _load_plugins() -> None:
     # Optional model families register themselves on import; a missing optional dependency must not
     # hide the lexicon baseline.
     for mod in ("pipeline.nlp.transformer",):
-        try:
+        with contextlib.suppress(ImportError):
             importlib.import_module(mod)
-        except ImportError:
-            pass
 
 
 def get_model(model_id: str) -> SentimentModel:
