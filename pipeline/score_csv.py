@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-OUTPUT_COLUMNS = ("language", "sentiment_label", "sentiment_score", "p_negative", "p_neutral", "p_positive")
+OUTPUT_COLUMNS = (
+    "language", "sentiment_label", "sentiment_score", "p_negative", "p_neutral", "p_positive", "themes", "leave_intent",
+)
 
 
 def score_csv(
@@ -18,11 +21,10 @@ def score_csv(
     from pipeline.nlp.langid import detect_languages
     from pipeline.nlp.run import score_texts
     from pipeline.privacy.redact import Redactor
+    from pipeline.themes import analyse
 
     if not input_path.exists():
         raise FileNotFoundError(f"{input_path}: no such file")
-    import io
-
     df = pd.read_csv(io.StringIO(decode(input_path.read_bytes())), dtype=str, keep_default_na=False)
     if text_column not in df.columns:
         raise ValueError(f"{input_path.name} has no column {text_column!r}; columns are: {', '.join(df.columns)}")
@@ -44,6 +46,9 @@ def score_csv(
     df["sentiment_score"] = [round(p[2] - p[0], 4) if p[0] is not None else None for p in probs]
     for k, col in enumerate(("p_negative", "p_neutral", "p_positive")):
         df[col] = [round(p[k], 4) if p[k] is not None else None for p in probs]
+    themes = analyse(texts, langs)
+    df["themes"] = [r.themes_column for r in themes]
+    df["leave_intent"] = [int(r.leave_intent) for r in themes]
     output_path.parent.mkdir(parents=True, exist_ok=True)
     df.to_csv(output_path, index=False)
     return len(df)
