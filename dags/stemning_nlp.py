@@ -4,6 +4,10 @@
 Triggered when new posts or reviews land. Scores only texts that are new or changed since the last
 run (cache by text hash + model id + model version), so re-runs are cheap and a new model version
 re-scores exactly once. Model: `STEMNING_SENTIMENT_MODEL` (see `stemning models list`).
+
+Data-quality gates (great-expectations, `pipeline/quality/suites/`): raw + staging before scoring
+(failing raw rows move to `quarantine.rows`), nlp after it. A failing batch-level expectation fails the
+task; results in `quality.validation_results`, Data Docs in `<warehouse folder>/data_docs/`.
 """
 
 from __future__ import annotations
@@ -25,13 +29,25 @@ from pipeline.orchestration import DEFAULT_ARGS, NLP_SCORES, RAW_POSTS, RAW_REVI
     doc_md=__doc__,
 )
 def stemning_nlp() -> None:
-    @task(outlets=[NLP_SCORES])
+    @task
+    def validate_raw_and_staging() -> dict:
+        from pipeline.steps import validate_step
+
+        return validate_step(("raw", "staging"))
+
+    @task
     def score_pending_texts() -> dict:
         from pipeline.steps import sentiment_step
 
         return sentiment_step()
 
-    score_pending_texts()
+    @task(outlets=[NLP_SCORES])
+    def validate_nlp_outputs() -> dict:
+        from pipeline.steps import validate_step
+
+        return validate_step(("nlp",))
+
+    validate_raw_and_staging() >> score_pending_texts() >> validate_nlp_outputs()
 
 
 stemning_nlp()

@@ -22,6 +22,8 @@ PLUGIN_MODULES = (
     "pipeline.themes.cli",
     "pipeline.privacy.audit",
     "pipeline.privacy.erase",
+    "pipeline.quality.cli",
+    "pipeline.retention",
     "pipeline.validate",
 )
 

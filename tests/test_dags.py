@@ -12,6 +12,7 @@ from tests.conftest import REPO
 
 EXPECTED_DAGS = {
     "stemning_ingest_roster", "stemning_ingest_posts", "stemning_ingest_reviews", "stemning_nlp", "stemning_marts",
+    "stemning_retention",
 }
 
 

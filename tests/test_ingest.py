@@ -133,6 +133,8 @@ def _slack_export(root: Path) -> Path:
     users = [
         {"id": "U024BE7LH", "name": "mette", "real_name": "Mette Hansen", "profile": {"email": "mette.hansen@firma.dk", "display_name": "mette"}},
         {"id": "U0G9QF9C6", "name": "bjarke", "real_name": "Bjarke Smith", "profile": {"display_name": "Bjarke S"}},
+        # A bot: its name is an ordinary word in posts and must not be redacted as a person.
+        {"id": "UDZH3U9YZ", "name": "google-calendar", "real_name": "Google Calendar", "is_bot": True, "profile": {}},
     ]
     _write(root / "users.json", json.dumps(users))
     _write(root / "channels.json", json.dumps([{"id": "C1", "name": "general"}]))
@@ -140,7 +142,7 @@ def _slack_export(root: Path) -> Path:
         {"type": "message", "user": "U024BE7LH", "text": "Velkommen <@U0G9QF9C6>! Bjarke starter i dag", "ts": "1772442000.000100",
          "reactions": [{"name": "tada", "users": ["U0G9QF9C6"], "count": 2}]},
         {"type": "message", "subtype": "channel_join", "user": "U0G9QF9C6", "text": "<@U0G9QF9C6> has joined", "ts": "1772442001.000100"},
-        {"type": "message", "user": "U0G9QF9C6", "text": "Tak Mette!", "ts": "1772442100.000200", "thread_ts": "1772442000.000100"},
+        {"type": "message", "user": "U0G9QF9C6", "text": "Tak Mette! Min calendar er fuld", "ts": "1772442100.000200", "thread_ts": "1772442000.000100"},
         {"type": "message", "user": "U0G9QF9C6", "text": "", "ts": "1772442200.000300"},
     ]
     _write(root / "general" / "2026-03-02.json", json.dumps(messages))
@@ -158,7 +160,7 @@ def test_slack_export_directory_and_zip(settings, tmp_path):
         rows = con.execute("SELECT text, parent_key, reactions FROM raw.posts ORDER BY created_at").fetchall()
         mapped = con.execute("SELECT author_in_roster, team FROM staging.posts ORDER BY created_at").fetchall()
     assert rows[0][0] == "Velkommen [MENTION]! [PERSON] starter i dag" and rows[0][2] == 2
-    assert rows[1] == ("Tak [PERSON]!", "slack:C1:1772442000.000100", 0)
+    assert rows[1] == ("Tak [PERSON]! Min calendar er fuld", "slack:C1:1772442000.000100", 0)
     assert mapped == [(True, "Nord"), (False, None)]  # Mette joins the roster by e-mail; Bjarke is not in it
 
     import shutil

@@ -197,9 +197,12 @@ def slack_users(root: Path) -> list[dict[str, Any]]:
 
 
 def slack_user_names(users: list[dict[str, Any]]) -> list[str]:
-    """Every name form a Slack user is known by (for redaction; never stored)."""
+    """Every name form a Slack user is known by (for redaction; never stored). Bots and apps are not
+    people, and their names ("Google Calendar", "Standup Bot") are ordinary words in posts."""
     names: list[str] = []
     for u in users:
+        if u.get("is_bot") or u.get("is_app_user") or u.get("id") == "USLACKBOT":
+            continue
         profile = u.get("profile") or {}
         for value in (u.get("real_name"), profile.get("real_name"), profile.get("display_name"), u.get("name")):
             if isinstance(value, str) and value.strip():

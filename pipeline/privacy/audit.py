@@ -40,6 +40,9 @@ SKIPPED_SCHEMAS = ("private", "information_schema", "pg_catalog")
 _PREFILTER = r"[0-9@]|[\[(][aA][tT][\])]"
 _FETCH_ROWS = 10_000
 _EMAIL_SPLIT_RE = re.compile(r"@|\s?[\[(]at[\])]\s?", re.IGNORECASE)
+# Keyed hashes and digests the pipeline itself writes (pseudonyms ``p_<hex>``, content/text hashes): a run
+# of digits inside one is not a CPR or phone number, so whole values of this shape are not scanned.
+_DIGEST_RE = re.compile(r"(?:p_)?[0-9a-f]{16,128}")
 
 
 class AuditError(RuntimeError):
@@ -158,6 +161,8 @@ def _scan_values(values: Iterable[tuple[str, int]], name_index: NameIndex | None
     """kind -> (rows with a hit, first offending substring)."""
     per_kind: dict[str, tuple[int, str]] = {}
     for value, count in values:
+        if _DIGEST_RE.fullmatch(value):
+            continue
         first_per_kind: dict[str, str] = {}
         for f in scan_text(value, name_index):
             first_per_kind.setdefault(f.kind, value[f.start:f.end])
@@ -204,7 +209,7 @@ def run_audit_pii(args: argparse.Namespace) -> int:
         print(f"error: cannot open {db} read-only: {exc}", file=sys.stderr)
         return 2
     try:
-        key, name_index, names_note = _names_for_audit(con, use_names=not getattr(args, "no_names", False))
+        key, name_index, names_note = names_for_audit(con, use_names=not getattr(args, "no_names", False))
         findings = audit_database(con, name_index, key=key, progress=True)
         n_columns = len(text_columns(con))
     except (duckdb.Error, AuditError) as exc:
@@ -216,7 +221,7 @@ def run_audit_pii(args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
-def _names_for_audit(con: duckdb.DuckDBPyConnection, use_names: bool
+def names_for_audit(con: duckdb.DuckDBPyConnection, use_names: bool
                      ) -> tuple[bytes | None, NameIndex | None, str]:
     try:
         key: bytes | None = load_key()
