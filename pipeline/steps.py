@@ -98,7 +98,7 @@ class PiiFoundError(RuntimeError):
 
 def audit_step(settings: Settings | None = None) -> dict[str, Any]:
     """Scan every text column for PII (patterns + known-name hashes); raise if anything is found."""
-    from pipeline.privacy.audit import names_for_audit, audit_database, format_report, text_columns
+    from pipeline.privacy.audit import audit_database, format_report, names_for_audit, text_columns
 
     settings = settings or get_settings()
     with connect(settings.db_path) as con:
