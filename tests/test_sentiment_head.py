@@ -62,7 +62,9 @@ def test_metrics_on_a_hand_checked_example() -> None:
 def test_committed_head_is_complete() -> None:
     head = LinearHead.load(DEFAULT_HEAD)
     meta = json.loads(DEFAULT_HEAD.with_suffix(".json").read_text())
-    assert head.weight.shape == (3, 384) and head.temperature > 0
+    layers = meta.get("layers", [12])
+    assert all(1 <= k <= 12 for k in layers) and meta["check"].get("layers", [12]) == layers
+    assert head.weight.shape == (3, 384 * len(layers)) and head.temperature > 0
     assert meta["labels"] == ["negative", "neutral", "positive"] and meta["npz_sha256"] == head.meta["npz_sha256"]
     assert set(head.meta["_check_arrays"]) == {"weight", "bias", "mean", "scale"}
 
@@ -84,7 +86,7 @@ def test_training_reproduces_the_committed_head(e5_encoder) -> None:
     assert train_head.fingerprint(lcc) == fp["lcc_unlabelled"]
     subset = train_head.check_subset()
     assert train_head.fingerprint([e.text for e in subset]) == fp["check_subset"]
-    x = e5_encoder.embed([e.text for e in subset])
+    x = e5_encoder.embed([e.text for e in subset], layers=committed.meta.get("layers"))
     head = train_head.fit_check_head(x, np.array([e.label for e in subset]))
     ref = committed.meta["_check_arrays"]
     np.testing.assert_allclose(head.weight, ref["weight"], atol=2e-3 * np.abs(ref["weight"]).max())

@@ -66,9 +66,33 @@ def test_long_texts_are_chunked_at_sentences_and_nothing_is_dropped(e5_model, e5
     full = e5_encoder.tokenizer(long_text.strip(), add_special_tokens=False)["input_ids"]
     assert chunks.weight[owned].sum() == len(full)  # every token of the text is scored once
     # The text's probability is the length-weighted mean of its chunks' probabilities.
-    per_chunk = e5_model.head.predict_proba(e5_encoder.embed_chunks(chunks))
+    per_chunk = e5_model.head.predict_proba(e5_encoder.embed_chunks(chunks, layers=e5_model.layers))
     expected = np.average(per_chunk[owned], axis=0, weights=chunks.weight[owned])
     np.testing.assert_allclose(e5_model.predict_proba([long_text])[0], expected, atol=2e-4)
+
+
+def test_fast_tokenizer_gives_the_same_ids_as_auto_tokenizer(e5_encoder) -> None:
+    from transformers import AutoTokenizer
+
+    reference = AutoTokenizer.from_pretrained(e5_encoder.source, local_files_only=True)
+    texts = ["Jeg elsker mit job, mine kolleger er fantastiske!", "query: two  spaces and trailing  ",
+             "\t\n tabs\u00a0and nbsp ", "ﬁ ＡＢＣ ① ½", "😀 emoji", "zero\u200bwidth", "", " ", "ÆØÅ æøå",
+             "Ich liebe meine Arbeit.", "My manager is rude... and the pay is terrible!!!"]
+    got = e5_encoder.tokenizer(texts, add_special_tokens=False)["input_ids"]
+    assert got == reference(texts, add_special_tokens=False)["input_ids"]
+    assert (e5_encoder.bos, e5_encoder.eos, e5_encoder.pad) == (reference.bos_token_id, reference.eos_token_id,
+                                                                 reference.pad_token_id)
+    assert e5_encoder.tokenizer.decode(got[0]) == reference.decode(got[0])
+
+
+def test_layer_features_are_per_layer_normalised_pools(e5_encoder) -> None:
+    texts = ["Kantinen er lukket i dag.", "I love this team."]
+    last = e5_encoder.embed(texts)
+    both = e5_encoder.embed(texts, layers=(10, 12))
+    assert both.shape == (2, 768)
+    np.testing.assert_allclose(both[:, 384:], last, atol=1e-5)  # hidden state 12 = last_hidden_state
+    np.testing.assert_allclose(np.linalg.norm(both[:, :384], axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(both[:, :384], last, atol=1e-2)
 
 
 def test_one_overlong_sentence_is_split_into_windows(e5_encoder) -> None:

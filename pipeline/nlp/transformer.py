@@ -2,7 +2,8 @@
 
 * ``E5Encoder`` loads any XLM-R/e5 directory with ``from_pretrained`` (the offline rebuild from PyPI
   wheels, or a hub snapshot pulled at a pinned revision: same code path) and mean-pools token states of
-  ``"query: " + text`` (the e5 convention for symmetric tasks).
+  ``"query: " + text`` (the e5 convention for symmetric tasks); the head's metadata names the hidden
+  layers it reads (each pooled and normalised, then concatenated; v1 heads: the last layer only).
 * Speed: texts are tokenised once, sorted by length and batched, so padding is small; inference runs
   under ``torch.inference_mode`` with the thread count from settings; Linear layers can be dynamically
   quantised to int8.
@@ -32,7 +33,7 @@ PREFIX = "query: "
 MAX_TOKENS = 512
 HEADS_DIR = REPO_ROOT / "models" / "heads"
 WEIGHTS_DIR = REPO_ROOT / "models" / "weights"
-DEFAULT_HEAD = HEADS_DIR / "e5-small-sentiment-v1.npz"
+DEFAULT_HEAD = HEADS_DIR / "e5-small-sentiment-v2.npz"
 
 # Hub models for connected deployments, pinned to a commit (`stemning models pull <id>` fetches them).
 HUB_PINS: dict[str, str] = {
@@ -50,6 +51,41 @@ def split_sentences(text: str) -> list[str]:
 def hub_dir(repo_id: str, revision: str) -> Path:
     """Where ``stemning models pull`` puts a hub snapshot."""
     return WEIGHTS_DIR / "hub" / f"{repo_id.replace('/', '--')}@{revision}"
+
+
+def load_tokenizer(path: Path) -> Any:
+    """The e5 (XLM-R SentencePiece) tokenizer of a model directory, quickly.
+
+    transformers 5's ``AutoTokenizer`` re-parses the 17 MB ``tokenizer.json`` in Python and rebuilds the
+    250k-piece Unigram model from a list (~2.5 s); the Rust loader reads the file in ~0.7 s. The
+    normaliser and pre-tokeniser are then set exactly as ``XLMRobertaTokenizer`` sets them (SentencePiece
+    charsmap only; whitespace split + metaspace), so the ids are identical (a test checks this against
+    ``AutoTokenizer``). Directories this does not fit (no ``tokenizer.json`` or no charsmap, another
+    tokenizer class) fall back to ``AutoTokenizer``.
+    """
+    from tokenizers import decoders, normalizers, pre_tokenizers
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    config_file = path / "tokenizer_config.json"
+    config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
+    if config.get("tokenizer_class") != "XLMRobertaTokenizer" or not (path / "tokenizer.json").is_file():
+        return AutoTokenizer.from_pretrained(path, local_files_only=True)
+    defaults = {"bos_token": "<s>", "cls_token": "<s>", "eos_token": "</s>", "sep_token": "</s>",
+                "unk_token": "<unk>", "pad_token": "<pad>", "mask_token": "<mask>"}
+    specials = {k: config.get(k, v) for k, v in defaults.items()}
+    tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(path / "tokenizer.json"), model_max_length=MAX_TOKENS,
+                                        **specials)
+    backend = tokenizer.backend_tokenizer
+    found = backend.normalizer
+    parts = list(found) if isinstance(found, normalizers.Sequence) else [found]
+    charsmaps = [p for p in parts if isinstance(p, normalizers.Precompiled)]
+    if len(charsmaps) != 1:
+        return AutoTokenizer.from_pretrained(path, local_files_only=True)
+    backend.normalizer = charsmaps[0]
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")])
+    backend.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    return tokenizer
 
 
 @dataclass(frozen=True)
@@ -79,7 +115,7 @@ class E5Encoder:
                         max_tokens: int = MAX_TOKENS) -> E5Encoder:
         """Load tokenizer + encoder from a local directory (never from the network)."""
         import torch
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel
 
         path = Path(path)
         if not (path / "config.json").is_file():
@@ -92,7 +128,7 @@ class E5Encoder:
 
         hf_logging.set_verbosity_error()  # the load report only lists the unused pooler
         hf_logging.disable_progress_bar()
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        tokenizer = load_tokenizer(path)
         model = AutoModel.from_pretrained(path, local_files_only=True, dtype=torch.float32)
         model.pooler = None  # e5 uses mean pooling; the pooler (absent from the rebuild) is never run
         model.eval()
@@ -133,11 +169,15 @@ class E5Encoder:
             pieces.append(current)
         return pieces
 
-    def embed_chunks(self, chunks: Chunks, normalize: bool = True, progress: bool = False) -> np.ndarray:
+    def embed_chunks(self, chunks: Chunks, normalize: bool = True, progress: bool = False,
+                     layers: Sequence[int] | None = None) -> np.ndarray:
+        """Mean-pooled chunk embeddings. ``layers`` (hidden-state indices, 1 = first encoder layer) gives
+        one pooled, separately normalised vector per layer, concatenated; ``None`` = the last layer only."""
         import torch
 
         order = np.argsort([len(c) for c in chunks.ids], kind="stable")
-        out = np.zeros((len(chunks.ids), self.model.config.hidden_size), dtype=np.float32)
+        n_layers = 1 if layers is None else len(layers)
+        out = np.zeros((len(chunks.ids), n_layers * self.model.config.hidden_size), dtype=np.float32)
         batches = [order[s : s + self.batch_size] for s in range(0, len(order), self.batch_size)]
         if progress:
             from tqdm import tqdm
@@ -152,18 +192,20 @@ class E5Encoder:
                 for r, s in enumerate(seqs):
                     input_ids[r, : len(s)] = torch.tensor(s)
                     mask[r, : len(s)] = 1
-                hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
-                m = mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * m).sum(dim=1) / m.sum(dim=1)
+                result = self.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=layers is not None)
+                states = [result.last_hidden_state] if layers is None else [result.hidden_states[k] for k in layers]
+                m = mask.unsqueeze(-1).to(states[0].dtype)
+                pooled = [(h * m).sum(dim=1) / m.sum(dim=1) for h in states]
                 if normalize:
-                    pooled = torch.nn.functional.normalize(pooled, dim=-1)
-                out[idx] = pooled.float().numpy()
+                    pooled = [torch.nn.functional.normalize(p, dim=-1) for p in pooled]
+                out[idx] = torch.cat(pooled, dim=-1).float().numpy()
         return out
 
-    def embed(self, texts: Sequence[str], normalize: bool = True, progress: bool = False) -> np.ndarray:
+    def embed(self, texts: Sequence[str], normalize: bool = True, progress: bool = False,
+              layers: Sequence[int] | None = None) -> np.ndarray:
         """One embedding per text (chunk embeddings of a long text averaged, weighted by length)."""
         chunks = self.chunk(texts)
-        emb = self.embed_chunks(chunks, normalize=normalize, progress=progress)
+        emb = self.embed_chunks(chunks, normalize=normalize, progress=progress, layers=layers)
         return _weighted_by_owner(emb, chunks, len(texts))
 
 
@@ -184,6 +226,8 @@ class E5SentimentModel:
         self.model_id = model_id
         self.encoder = encoder
         self.head = head
+        # Hidden states the head reads (mean-pooled, normalised per layer, concatenated); v1 heads: last only.
+        self.layers: tuple[int, ...] | None = tuple(head.meta["layers"]) if head.meta.get("layers") else None
         quant = "+int8" if encoder.quantized else ""
         self.model_version = f"{weights_tag}+head-{head.meta['npz_sha256'][:10]}{quant}"
 
@@ -211,7 +255,7 @@ class E5SentimentModel:
         if len(texts) == 0:
             return np.zeros((0, 3))
         chunks = self.encoder.chunk([t if t.strip() else "." for t in texts])
-        proba = self.head.predict_proba(self.encoder.embed_chunks(chunks))
+        proba = self.head.predict_proba(self.encoder.embed_chunks(chunks, layers=self.layers))
         return _weighted_by_owner(proba, chunks, len(texts))
 
 
