@@ -13,9 +13,25 @@ from pipeline.config import REPO_ROOT
 WRITER_POOL = "duckdb_writer"
 
 
+def _local_jwt_secret(home: str) -> str:
+    """One random JWT secret per Airflow home: `airflow standalone` runs its components as separate
+    processes, and task tokens only verify if they all sign with the same secret."""
+    import secrets
+
+    path = os.path.join(home, "jwt_secret")
+    if not os.path.exists(path):
+        os.makedirs(home, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    with open(path) as fh:
+        return fh.read().strip()
+
+
 def airflow_defaults() -> dict[str, str]:
     home = os.environ.get("AIRFLOW_HOME", str(REPO_ROOT / ".airflow"))
     return {
+        "AIRFLOW__API_AUTH__JWT_SECRET": _local_jwt_secret(home),
         "AIRFLOW_HOME": home,
         "AIRFLOW_CONFIG": str(REPO_ROOT / "airflow.cfg"),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
