@@ -59,6 +59,28 @@ def connect(path: Path, read_only: bool = False, wait_s: float = 30.0) -> Iterat
         con.close()
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN … COMMIT, or ROLLBACK if the block raises."""
+    con.execute("BEGIN")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, frame: object) -> Iterator[str]:
+    """Expose a pandas DataFrame to SQL as ``name`` for the duration of the block."""
+    con.register(name, frame)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply sql/schema/NNN_*.sql files not yet applied, each in its own transaction. Re-runnable."""
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
@@ -75,14 +97,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
         version = int(m.group(1))
         if version in done:
             continue
-        con.execute("BEGIN")
-        try:
+        with transaction(con):
             con.execute(f.read_text())
             con.execute("INSERT INTO meta.schema_migrations VALUES (?, ?, now())", [version, f.stem])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         applied.append(f.name)
     return applied
 

@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from pipeline.db import registered, transaction
 from pipeline.privacy.redact import Redactor
 
 MAX_TEXT_CHARS = 20_000
@@ -229,17 +230,14 @@ def write_batch(
 ) -> None:
     """Insert new rows (by natural key + content hash), record quarantine and the file, atomically."""
     con = ctx.con
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         if rows:
-            df = pd.DataFrame(rows)
-            con.register("incoming", df)
-            k, h = key_columns
-            existing = con.execute(
-                f"SELECT count(*) FROM incoming i JOIN {table} t ON t.{k} = i.{k} AND t.{h} = i.{h}"
-            ).fetchone()[0]
-            con.execute(f"INSERT OR IGNORE INTO {table} BY NAME SELECT * FROM incoming")
-            con.unregister("incoming")
+            with registered(con, "incoming", pd.DataFrame(rows)):
+                k, h = key_columns
+                existing = con.execute(
+                    f"SELECT count(*) FROM incoming i JOIN {table} t ON t.{k} = i.{k} AND t.{h} = i.{h}"
+                ).fetchone()[0]
+                con.execute(f"INSERT OR IGNORE INTO {table} BY NAME SELECT * FROM incoming")
             report.rows_unchanged += existing
             report.rows_loaded += len(rows) - existing
         report.check_conservation()
@@ -255,9 +253,8 @@ def write_batch(
                     "quarantined_at": ctx.now,
                 }
             )
-            con.register("incoming_q", qdf)
-            con.execute("INSERT OR IGNORE INTO quarantine.rows BY NAME SELECT * FROM incoming_q")
-            con.unregister("incoming_q")
+            with registered(con, "incoming_q", qdf):
+                con.execute("INSERT OR IGNORE INTO quarantine.rows BY NAME SELECT * FROM incoming_q")
         con.execute(
             "INSERT OR REPLACE INTO meta.ingested_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -266,10 +263,6 @@ def write_batch(
                 report.rows_quarantined, ctx.now,
             ],
         )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def already_ingested(con: duckdb.DuckDBPyConnection, fhash: str) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.config import Settings
+from pipeline.db import transaction
 from pipeline.ingest.common import (
     IngestContext,
     IngestReport,
@@ -136,15 +137,14 @@ def quarantine_whole_file(con: duckdb.DuckDBPyConnection, kind: str, path: Path,
         report.already_ingested = True
         return report
     now = datetime.now(UTC)
-    con.execute("BEGIN")
-    con.execute(
-        "INSERT OR IGNORE INTO quarantine.rows VALUES (?, ?, ?, 'file', ?, NULL, ?)",
-        [kind, str(path), fhash, f"unsupported_file: {reason}", now],
-    )
-    con.execute(
-        "INSERT OR REPLACE INTO meta.ingested_files VALUES (?, ?, 'unknown', ?, 1, 0, 0, 0, 1, ?)",
-        [fhash, kind, str(path), now],
-    )
-    con.execute("COMMIT")
+    with transaction(con):
+        con.execute(
+            "INSERT OR IGNORE INTO quarantine.rows VALUES (?, ?, ?, 'file', ?, NULL, ?)",
+            [kind, str(path), fhash, f"unsupported_file: {reason}", now],
+        )
+        con.execute(
+            "INSERT OR REPLACE INTO meta.ingested_files VALUES (?, ?, 'unknown', ?, 1, 0, 0, 0, 1, ?)",
+            [fhash, kind, str(path), now],
+        )
     report.quarantined.append(QuarantinedRow("file", f"unsupported_file: {reason}", None))
     return report

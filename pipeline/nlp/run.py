@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from pipeline.db import registered, transaction
 from pipeline.nlp.base import LABELS, get_model
 from pipeline.nlp.langid import detect_languages
 
@@ -129,16 +130,15 @@ def _score_chunk(
     for lang in chunk["language"]:
         report.languages[lang] = report.languages.get(lang, 0) + 1  # type: ignore[index]
 
-    con.register("chunk_hashes", chunk[["text_hash"]].drop_duplicates())
-    cached = con.execute(
-        """
-        SELECT c.text_hash, c.p_negative, c.p_neutral, c.p_positive, c.sentences
-        FROM nlp.sentiment_cache c JOIN chunk_hashes h USING (text_hash)
-        WHERE c.model_id = ? AND c.model_version = ?
-        """,
-        [model_id, model_version],
-    ).df()
-    con.unregister("chunk_hashes")
+    with registered(con, "chunk_hashes", chunk[["text_hash"]].drop_duplicates()):
+        cached = con.execute(
+            """
+            SELECT c.text_hash, c.p_negative, c.p_neutral, c.p_positive, c.sentences
+            FROM nlp.sentiment_cache c JOIN chunk_hashes h USING (text_hash)
+            WHERE c.model_id = ? AND c.model_version = ?
+            """,
+            [model_id, model_version],
+        ).df()
     known = {row.text_hash: row for row in cached.itertuples(index=False)}
 
     misses = chunk[~chunk["text_hash"].isin(known)].drop_duplicates("text_hash")
@@ -171,23 +171,15 @@ def _score_chunk(
         columns=["doc_id", "sentence_index", "start_char", "end_char", "p_negative", "p_neutral", "p_positive", "sentiment_score"],
     )
 
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         if not new_cache.empty:
-            con.register("new_cache", new_cache)
-            con.execute("INSERT OR IGNORE INTO nlp.sentiment_cache BY NAME SELECT * FROM new_cache")
-            con.unregister("new_cache")
-        con.register("new_docs", docs)
-        con.execute("DELETE FROM nlp.sentences WHERE doc_id IN (SELECT doc_id FROM new_docs)")
-        con.execute("INSERT OR REPLACE INTO nlp.documents BY NAME SELECT * FROM new_docs")
-        con.unregister("new_docs")
-        con.register("new_sents", sent_df)
-        con.execute("INSERT INTO nlp.sentences BY NAME SELECT * FROM new_sents")
-        con.unregister("new_sents")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+            with registered(con, "new_cache", new_cache):
+                con.execute("INSERT OR IGNORE INTO nlp.sentiment_cache BY NAME SELECT * FROM new_cache")
+        with registered(con, "new_docs", docs):
+            con.execute("DELETE FROM nlp.sentences WHERE doc_id IN (SELECT doc_id FROM new_docs)")
+            con.execute("INSERT OR REPLACE INTO nlp.documents BY NAME SELECT * FROM new_docs")
+        with registered(con, "new_sents", sent_df):
+            con.execute("INSERT INTO nlp.sentences BY NAME SELECT * FROM new_sents")
 
 
 def _sentences_of(row) -> list[dict]:  # noqa: ANN001 - a cache row (namedtuple) from either source

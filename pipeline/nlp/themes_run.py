@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 import duckdb
 import pandas as pd
 
+from pipeline.db import registered, transaction
+
 CHUNK_SIZE = 5000
 
 
@@ -79,19 +81,12 @@ def run_themes(con: duckdb.DuckDBPyConnection, progress: bool = True) -> ThemesR
         sents = pd.DataFrame(sentence_rows, columns=["doc_id", "start_char", "end_char", "theme"]).drop_duplicates(
             ["doc_id", "start_char", "theme"]
         )
-        con.execute("BEGIN")
-        try:
-            con.register("new_docs", docs)
-            con.execute("DELETE FROM nlp.sentence_themes WHERE doc_id IN (SELECT doc_id FROM new_docs)")
-            con.execute("INSERT OR REPLACE INTO nlp.document_themes BY NAME SELECT * FROM new_docs")
-            con.unregister("new_docs")
-            con.register("new_sents", sents)
-            con.execute("INSERT INTO nlp.sentence_themes BY NAME SELECT * FROM new_sents")
-            con.unregister("new_sents")
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+        with transaction(con):
+            with registered(con, "new_docs", docs):
+                con.execute("DELETE FROM nlp.sentence_themes WHERE doc_id IN (SELECT doc_id FROM new_docs)")
+                con.execute("INSERT OR REPLACE INTO nlp.document_themes BY NAME SELECT * FROM new_docs")
+            with registered(con, "new_sents", sents):
+                con.execute("INSERT INTO nlp.sentence_themes BY NAME SELECT * FROM new_sents")
         report.analysed += len(chunk)
         report.with_themes += int(sum(bool(r.themes) for r in results))
         report.leave_intent += int(sum(bool(r.leave_intent) for r in results))
