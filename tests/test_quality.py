@@ -260,12 +260,12 @@ def test_held_rows_can_be_released_after_a_wrong_expectation(warehouse: Settings
     assert released == 1 and back == [(9.0, True)] and left == 0
 
 
-def test_validate_cli(warehouse: Settings, capsys):
+def test_quality_cli(warehouse: Settings, capsys):
     from pipeline.quality.cli import register_cli
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--db")
     register_cli(parser.add_subparsers())
-    args = parser.parse_args(["--db", str(warehouse.db_path), "validate", "--layer", "raw", "--no-docs"])
+    args = parser.parse_args(["--db", str(warehouse.db_path), "quality", "--layer", "raw", "--no-docs"])
     assert args.func(args) == 0
     assert "raw: 28 expectations, 0 failed" in capsys.readouterr().out

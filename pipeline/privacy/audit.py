@@ -168,7 +168,8 @@ def _scan_values(values: Iterable[tuple[str, int]], name_index: NameIndex | None
             first_per_kind.setdefault(f.kind, value[f.start:f.end])
         for kind, hit in first_per_kind.items():
             rows, example = per_kind.get(kind, (0, hit))
-            per_kind[kind] = (rows + count, example)
+            # GROUP BY returns values in no fixed order: the smallest hit keeps the example stable across runs.
+            per_kind[kind] = (rows + count, min(example, hit))
     return per_kind
 
 
