@@ -75,8 +75,9 @@ def headline_figures(con) -> list[str]:  # noqa: ANN001 - read-only DuckDB conne
         FROM marts.employer_brand_monthly
     """)
     if row and row[0]:
-        lines.append(f"employer reviews: {row[0]} ({row[2] or 0} by former employees), "
-                     f"mean rating (unsuppressed groups) {row[1] or float('nan'):.2f}")
+        rating = (f"mean rating {row[1]:.2f} over the groups with at least k reviews" if row[1] is not None
+                  else "every source × month × status × language group has fewer than k reviews, so ratings are suppressed")
+        lines.append(f"employer reviews: {row[0]} ({row[2] or 0} by former employees); {rating}")
     return lines
 
 
