@@ -35,6 +35,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.config import Settings
+from pipeline.db import transaction
 from pipeline.marts import MartsReport, build_marts
 
 log = logging.getLogger(__name__)
@@ -136,8 +137,7 @@ def freeze_marts(con: duckdb.DuckDBPyConnection, cutoff: datetime) -> dict[str, 
 def apply_frozen_periods(con: duckdb.DuckDBPyConnection) -> int:
     """Replace the frozen periods of the rebuilt marts with their archived rows. Returns rows restored."""
     restored = 0
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         for table, column, before in con.execute(
             "SELECT mart, period_column, frozen_before FROM archive.frozen_marts ORDER BY mart"
         ).fetchall():
@@ -148,10 +148,6 @@ def apply_frozen_periods(con: duckdb.DuckDBPyConnection) -> int:
             con.execute(f'DELETE FROM marts."{table}" WHERE "{column}" < ?', [before])
             restored += con.execute(f'INSERT INTO marts."{table}" ({shared}) SELECT {shared} FROM archive."{table}"'
                                     ).fetchone()[0]
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     return int(restored)
 
 
@@ -255,14 +251,9 @@ def purge_expired(con: duckdb.DuckDBPyConnection, settings: Settings, *, now: da
         return report
     rebuild_marts(con, settings)  # freeze figures computed from the complete, current data
     before = _snapshot_marts(con)
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         report.frozen_before = freeze_marts(con, cutoff)
         _purge(con, report)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     rebuild_marts(con, settings)
     report.mart_rows_changed = _changed_rows(con, before, _snapshot_marts(con))
     if report.mart_rows_changed:

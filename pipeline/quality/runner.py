@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 
 from pipeline.config import Settings
+from pipeline.db import registered, transaction
 from pipeline.quality.quarantine import RAW_TABLES, REASON_PREFIX, hold_failing_rows
 from pipeline.quality.suites import LAYERS, SuiteSpec, load_layer
 
@@ -184,21 +185,15 @@ def store_report(con: duckdb.DuckDBPyConnection, report: LayerReport, gx_version
     df.insert(0, "run_id", report.run_id)
     df.insert(2, "layer", report.layer)
     df["validated_at"] = finished
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         if not df.empty:
-            con.register("new_results", df)
-            con.execute("INSERT OR REPLACE INTO quality.validation_results BY NAME SELECT * FROM new_results")
-            con.unregister("new_results")
+            with registered(con, "new_results", df):
+                con.execute("INSERT OR REPLACE INTO quality.validation_results BY NAME SELECT * FROM new_results")
         con.execute(
             "INSERT OR REPLACE INTO quality.validation_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [report.run_id, report.layer, report.success, len(report.results), len(report.failures),
              len(report.warnings), report.rows_quarantined, gx_version, started, finished],
         )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def failure_message(report: LayerReport, docs_index: Path | None) -> str:
