@@ -31,13 +31,13 @@ def _open(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnecti
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
-                if "lock" in str(exc).lower():
-                    raise WarehouseLockedError(
-                        f"{path} is held by another process (DuckDB allows one writer and no concurrent "
-                        "readers). Wait for the running task or close the other connection, then retry."
-                    ) from exc
+            if "lock" not in str(exc).lower():
                 raise
+            if time.monotonic() >= deadline:
+                raise WarehouseLockedError(
+                    f"{path} is held by another process (DuckDB allows one writer and no concurrent "
+                    "readers). Wait for the running task or close the other connection, then retry."
+                ) from exc
             time.sleep(0.5)
 
 

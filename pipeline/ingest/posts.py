@@ -29,6 +29,7 @@ from pipeline.ingest.common import (
     read_jsonl_rows,
     write_batch,
 )
+from pipeline.ingest.names import remember_names
 from pipeline.privacy.pseudonym import pseudonymise
 
 POST_COLUMNS = {"post_id", "author_id", "channel", "created_at", "text"}
@@ -228,6 +229,8 @@ def ingest_slack(ctx: IngestContext, path: Path, report: IngestReport) -> None:
     root, tmp = open_slack_export(path)
     try:
         users = slack_users(root)
+        # Users' names must be known before the first message is redacted.
+        remember_names(ctx, slack_user_names(users))
         user_keys: dict[str, str] = {}
         for u in users:
             uid = str(u.get("id", ""))

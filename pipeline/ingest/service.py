@@ -19,14 +19,8 @@ from pipeline.ingest.common import (
     already_ingested,
     file_hash,
 )
-from pipeline.ingest.names import build_redactor, remember_names
-from pipeline.ingest.posts import (
-    ingest_generic_posts,
-    ingest_slack,
-    open_slack_export,
-    slack_user_names,
-    slack_users,
-)
+from pipeline.ingest.names import build_redactor
+from pipeline.ingest.posts import ingest_generic_posts, ingest_slack
 from pipeline.ingest.reviews import ingest_reviews
 from pipeline.ingest.roster import ingest_roster
 from pipeline.privacy.pseudonym import load_key
@@ -92,12 +86,6 @@ def ingest_path(
     elif kind == "reviews":
         ingest_reviews(ctx, path, fmt, report, options.mapping, options.preset)
     elif fmt == "slack":
-        root, tmp = open_slack_export(path)
-        try:
-            remember_names(ctx, slack_user_names(slack_users(root)))
-        finally:
-            if tmp is not None:
-                tmp.cleanup()
         ingest_slack(ctx, path, report)
     else:
         ingest_generic_posts(ctx, path, fmt, report)
