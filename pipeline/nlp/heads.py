@@ -34,6 +34,9 @@ class LinearHead:
     scale: np.ndarray  # (d,)
     temperature: float = 1.0
     meta: dict = field(default_factory=dict)
+    # LoRA deltas for the encoder (``adapter.<module path>.A/B``), merged into its weights at load; empty
+    # for a head on the frozen encoder.
+    adapters: dict[str, np.ndarray] = field(default_factory=dict)
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         x = (np.asarray(features, dtype=np.float64) - self.mean) / self.scale
@@ -51,6 +54,7 @@ class LinearHead:
                   "temperature": np.array([self.temperature], dtype=np.float32)}
         arrays.update({f"check_{k}": np.asarray(v, dtype=np.float32)
                        for k, v in self.meta.pop("_check_arrays", {}).items()})
+        arrays.update({k: np.asarray(v, dtype=np.float16) for k, v in self.adapters.items()})
         _write_npz(path, arrays)
         digest = sha256_file(path)
         meta = {**self.meta, "labels": list(LABELS), "npz_sha256": digest}
@@ -66,8 +70,9 @@ class LinearHead:
         meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
         meta["npz_sha256"] = sha256_file(path)
         meta["_check_arrays"] = {k[len("check_"):]: v for k, v in arrays.items() if k.startswith("check_")}
+        adapters = {k: v.astype(np.float32) for k, v in arrays.items() if k.startswith("adapter.")}
         return cls(arrays["weight"], arrays["bias"], arrays["mean"], arrays["scale"],
-                   float(arrays["temperature"][0]), meta)
+                   float(arrays["temperature"][0]), meta, adapters)
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
