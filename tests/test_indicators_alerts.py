@@ -86,6 +86,22 @@ def test_a_lasting_drop_keeps_alerting_and_its_end_is_not_an_improvement():
     assert set(neg.direction) == {"worse"}
 
 
+def test_an_improvement_needs_stronger_evidence_than_a_deterioration():
+    # Baseline 90 of 300 negative (30 %). A week at 50 % (25 of 50): pooled p = 115/350,
+    # z = 0.2 / sqrt(p(1-p)(1/50 + 1/300)) = 2.79 >= 2.75 -> "worse".
+    worse = find_alerts(_weeks([15] * 6 + [25]))
+    row = worse[worse.indicator == "pct_negative"].iloc[0]
+    assert row.direction == "worse" and row.z_score == pytest.approx(2.79, abs=0.01)
+    # A week at 10 % (5 of 50): pooled p = 95/350, z = -0.2 / sqrt(p(1-p)(1/50 + 1/300)) = -2.94: as strong as
+    # the rise above, but an improvement needs |z| >= 3.5, so no alert ...
+    better = find_alerts(_weeks([15] * 6 + [5]))
+    assert better[better.indicator == "pct_negative"].empty
+    # ... while 0 of 50 (pooled p = 90/350, z = -4.49) is reported as "better".
+    clear = find_alerts(_weeks([15] * 6 + [0]))
+    row = clear[clear.indicator == "pct_negative"].iloc[0]
+    assert row.direction == "better" and row.z_score == pytest.approx(-4.49, abs=0.01)
+
+
 def test_participation_drop_alerts():
     weeks = _weeks([5] * 7)
     weeks.loc[6, "active_posters"] = 3  # 15 of 20 posted every week, then 3 of 20

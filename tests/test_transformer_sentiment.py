@@ -26,7 +26,8 @@ def test_importing_the_backend_does_not_import_torch() -> None:
 def test_default_model_is_registered() -> None:
     models = available_models()
     assert get_settings().sentiment_model in models
-    assert {"e5-small-sentiment", "e5-small-sentiment-int8", "e5-small-hub-sentiment", "afinn-lexicon"} <= set(models)
+    assert {"e5-small-sentiment", "e5-small-sentiment-fp32", "e5-small-sentiment-int8", "e5-small-sentiment-ft",
+            "e5-small-hub-sentiment", "afinn-lexicon"} <= set(models)
 
 
 def test_interface_and_label_mapping(e5_model) -> None:

@@ -34,6 +34,7 @@ MAX_TOKENS = 512
 HEADS_DIR = REPO_ROOT / "models" / "heads"
 WEIGHTS_DIR = REPO_ROOT / "models" / "weights"
 DEFAULT_HEAD = HEADS_DIR / "e5-small-sentiment-v2.npz"
+FINETUNED_HEAD = HEADS_DIR / "e5-small-sentiment-ft-v1.npz"  # LoRA adapters + head (pipeline.nlp.finetune)
 
 # Hub models for connected deployments, pinned to a commit (`stemning models pull <id>` fetches them).
 HUB_PINS: dict[str, str] = {
@@ -330,6 +331,11 @@ def e5_small_sentiment_fp32() -> E5SentimentModel:
     return E5SentimentModel.from_pretrained("e5-small-sentiment-fp32", _offline_model_dir(), precision="fp32")
 
 
+def e5_small_sentiment_ft() -> E5SentimentModel:
+    """The same encoder fine-tuned with LoRA (adapters merged at load) + its own head."""
+    return E5SentimentModel.from_pretrained("e5-small-sentiment-ft", _offline_model_dir(), head_path=FINETUNED_HEAD)
+
+
 def e5_small_sentiment_int8() -> E5SentimentModel:
     """Same weights and head, Linear layers dynamically quantised to int8: ~1.8x faster."""
     return E5SentimentModel.from_pretrained("e5-small-sentiment-int8", _offline_model_dir(), quantize=True)
@@ -342,5 +348,6 @@ def e5_small_hub_sentiment() -> E5SentimentModel:
 
 register_model("e5-small-sentiment", "pipeline.nlp.transformer:e5_small_sentiment")
 register_model("e5-small-sentiment-fp32", "pipeline.nlp.transformer:e5_small_sentiment_fp32")
+register_model("e5-small-sentiment-ft", "pipeline.nlp.transformer:e5_small_sentiment_ft")
 register_model("e5-small-sentiment-int8", "pipeline.nlp.transformer:e5_small_sentiment_int8")
 register_model("e5-small-hub-sentiment", "pipeline.nlp.transformer:e5_small_hub_sentiment")
