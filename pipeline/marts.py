@@ -27,7 +27,11 @@ from pipeline.config import REPO_ROOT, Settings
 from pipeline.db import run_sql_file, set_variables, sql_model_files
 from pipeline.indicators.alerts import build_alerts
 from pipeline.indicators.retention import RISK_WEIGHTS, RiskWeights
-from pipeline.indicators.suppression import apply_cohort_suppression, apply_complementary_suppression
+from pipeline.indicators.suppression import (
+    apply_cohort_suppression,
+    apply_complementary_suppression,
+    apply_time_grain_suppression,
+)
 
 DICTIONARY_FILE = REPO_ROOT / "docs" / "data_dictionary.yaml"
 _STEP_NUMBER = re.compile(r"^(\d+)_")
@@ -55,9 +59,21 @@ def _suppress(table: str, size_column: str, partition: tuple[str, ...], k_settin
     return step
 
 
-def _retention_and_cohorts(con: duckdb.DuckDBPyConnection, settings: Settings, report: MartsReport) -> None:
-    n = apply_cohort_suppression(con, settings.min_group_size)
-    report.complementary_suppressed["retention_base+onboarding_base.suppression_reason"] = n
+def _weekly_monthly_and_cohorts(con: duckdb.DuckDBPyConnection, settings: Settings, report: MartsReport) -> None:
+    """The weekly marts, the monthly marts and the monthly cohort split describe the same messages at
+    three grains: protect them jointly until no pass hides another cell."""
+    k = settings.min_group_size
+    totals = {"retention_base+onboarding_base": 0, "engagement_base+retention_base (weeks vs months)": 0,
+              "engagement_base (after time grain)": 0}
+    while True:
+        added = [apply_cohort_suppression(con, k), apply_time_grain_suppression(con, k),
+                 apply_complementary_suppression(con, "engagement_base", k, "active_posters", ("week_start",))]
+        for name, n in zip(totals, added, strict=True):
+            totals[name] += n
+        if not any(added):
+            break
+    for name, n in totals.items():
+        report.complementary_suppressed[f"{name}.suppression_reason"] = n
 
 
 def _alerts(con: duckdb.DuckDBPyConnection, settings: Settings, report: MartsReport) -> None:
@@ -67,9 +83,9 @@ def _alerts(con: duckdb.DuckDBPyConnection, settings: Settings, report: MartsRep
 # Python steps, numbered to run between the SQL files (a step N runs after every SQL file < N).
 PYTHON_STEPS: dict[int, Step] = {
     22: _suppress("engagement_base", "active_posters", ("week_start",), "min_group_size"),
-    32: _suppress("theme_base", "authors", ("theme", "week_start"), "min_group_size_text"),
-    # retention_base (unit totals) and onboarding_base (their cohort split) are protected jointly.
-    42: _retention_and_cohorts,
+    # engagement_base (weeks), retention_base (months) and onboarding_base (cohorts) are protected jointly.
+    42: _weekly_monthly_and_cohorts,
+    47: _suppress("theme_base", "authors", ("theme", "week_start"), "min_group_size_text"),
     43: _suppress("retention_base", "avg_headcount", ("month_start",), "min_group_size_text",
                   reason_column="attrition_suppression_reason"),
     80: _alerts,

@@ -147,7 +147,8 @@ def test_differencing_attack_recovers_nothing_from_the_mart(tmp_path):
 
 def test_without_complementary_suppression_the_attack_succeeds(tmp_path, monkeypatch):
     # The counterfactual proves the attack is real: primary suppression alone leaks team C exactly.
-    monkeypatch.setitem(PYTHON_STEPS, 22, lambda con, settings, report: None)
+    for step in (22, 42):  # both passes that protect engagement_base (42 also re-checks it after months)
+        monkeypatch.setitem(PYTHON_STEPS, step, lambda con, settings, report: None)
     settings = get_settings(db_path=tmp_path / "w.duckdb")
     with connect(settings.db_path) as con:
         _small_team_company(Warehouse(con))

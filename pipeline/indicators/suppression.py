@@ -192,3 +192,111 @@ def apply_cohort_suppression(con, k: float) -> int:  # noqa: ANN001 - DuckDB con
         added += n
         if n == 0:
             return added
+
+
+def _span_ends(months: list[pd.Timestamp]) -> list[tuple[int, int]]:
+    """(first, last) month indices of every run of consecutive months that starts on a Monday and ends
+    on a Sunday: exactly the spans whose days are also a whole number of ISO weeks."""
+    spans = []
+    for i, start in enumerate(months):
+        if start.weekday() != 0:
+            continue
+        for j in range(i, len(months)):
+            if j > i and months[j] != months[j - 1] + pd.offsets.MonthBegin(1):
+                break
+            if (months[j] + pd.offsets.MonthEnd(0)).weekday() == 6:
+                spans.append((i, j))
+    return spans
+
+
+def time_grain_targets(weeks: pd.DataFrame, months: pd.DataFrame, k: float) -> tuple[list[int], list[int]]:
+    """Cells to hide so that weekly and monthly figures of one unit cannot be differenced.
+
+    Additive figures (messages, negative messages, sentiment sums) satisfy
+    ``Σ months of a span = Σ ISO weeks of the span`` whenever the span starts on a Monday and ends on a
+    Sunday (e.g. 1 September – 30 November 2025). With every month of such a span published, a single
+    hidden week is the span total minus the published weeks; with every week published, a single hidden
+    month is recoverable the same way. As along the org hierarchy, hidden cells of a span must also
+    cover at least k people together. ``weeks``/``months``: one unit's rows with ``week_start`` /
+    ``month_start``, ``size`` (people) and ``hidden`` (bool), any index. Returns the index labels of
+    weeks and months to hide (smallest groups first, ties by date).
+    """
+    week_hidden = dict(zip(weeks["week_start"], weeks["hidden"], strict=True))
+    week_size = dict(zip(weeks["week_start"], weeks["size"], strict=True))
+    week_index = dict(zip(weeks["week_start"], weeks.index, strict=True))
+    months = months.sort_values("month_start")
+    month_starts = list(months["month_start"])
+    month_hidden = list(months["hidden"])
+    month_size = list(months["size"])
+    hide_weeks: list[int] = []
+    hide_months: list[int] = []
+    changed = True
+    while changed:
+        changed = False
+        for i, j in _span_ends(month_starts):
+            first, last = month_starts[i], month_starts[j] + pd.offsets.MonthEnd(0)
+            span_weeks = list(pd.date_range(first, last, freq="7D"))
+            if not all(w in week_hidden for w in span_weeks):
+                continue  # the weekly mart does not cover the whole span: no equation
+            hidden_w = [w for w in span_weeks if week_hidden[w]]
+            shown_w = [w for w in span_weeks if not week_hidden[w]]
+            hidden_m = [m for m in range(i, j + 1) if month_hidden[m]]
+            shown_m = [m for m in range(i, j + 1) if not month_hidden[m]]
+            weekly_known, monthly_known = not hidden_w, not hidden_m
+            if monthly_known and hidden_w and (len(hidden_w) == 1 or sum(week_size[w] for w in hidden_w) < k):
+                if not shown_w:
+                    continue
+                target = min(shown_w, key=lambda w: (week_size[w], w))
+                week_hidden[target] = True
+                hide_weeks.append(week_index[target])
+                changed = True
+            elif weekly_known and hidden_m and (len(hidden_m) == 1 or sum(month_size[m] for m in hidden_m) < k):
+                if shown_m:
+                    target_m = min(shown_m, key=lambda m: (month_size[m], month_starts[m]))
+                    month_hidden[target_m] = True
+                    hide_months.append(months.index[target_m])
+                elif shown_w:  # a one-month span is exactly its weeks: hide one of them instead
+                    target = min(shown_w, key=lambda w: (week_size[w], w))
+                    week_hidden[target] = True
+                    hide_weeks.append(week_index[target])
+                else:
+                    continue
+                changed = True
+    return hide_weeks, hide_months
+
+
+def apply_time_grain_suppression(con, k: float, weekly: str = "engagement_base",  # noqa: ANN001
+                                 monthly: str = "retention_base") -> int:
+    """Hide weekly/monthly cells of the same unit until no span equation has a single unknown (see
+    ``time_grain_targets``); return how many cells were newly hidden."""
+    weeks = con.execute(
+        f"SELECT org_level, org_unit, week_start, active_posters AS size, suppression_reason IS NOT NULL AS hidden "
+        f"FROM {weekly} ORDER BY org_level, org_unit, week_start").df()
+    months = con.execute(
+        f"SELECT org_level, org_unit, month_start, active_posters AS size, suppression_reason IS NOT NULL AS hidden "
+        f"FROM {monthly} ORDER BY org_level, org_unit, month_start").df()
+    if weeks.empty or months.empty:
+        return 0
+    for frame, col in ((weeks, "week_start"), (months, "month_start")):
+        frame[col] = pd.to_datetime(frame[col])
+        frame["size"] = frame["size"].fillna(0).astype(float)
+    hide_w: list[int] = []
+    hide_m: list[int] = []
+    month_groups = dict(iter(months.groupby(["org_level", "org_unit"], sort=True)))
+    for key, unit_weeks in weeks.groupby(["org_level", "org_unit"], sort=True):
+        if key in month_groups:
+            w, m = time_grain_targets(unit_weeks, month_groups[key], k)
+            hide_w += w
+            hide_m += m
+    for table, frame, idx, col in ((weekly, weeks, hide_w, "week_start"), (monthly, months, hide_m, "month_start")):
+        if not idx:
+            continue
+        targets = frame.loc[idx, ["org_level", "org_unit", col]]
+        con.register("time_grain_targets", targets)
+        try:
+            con.execute(
+                f"UPDATE {table} AS t SET suppression_reason = '{COMPLEMENTARY}' FROM time_grain_targets n "
+                f"WHERE t.org_level = n.org_level AND t.org_unit = n.org_unit AND t.{col} = n.{col}")
+        finally:
+            con.unregister("time_grain_targets")
+    return len(hide_w) + len(hide_m)

@@ -1,5 +1,6 @@
 -- marts.engagement_weekly: engagement, sentiment and knowledge sharing per org unit (team, department,
--- company) × ISO week. Reads engagement_base after pipeline.marts step 22 (complementary suppression).
+-- company) × ISO week. Reads engagement_base after pipeline.marts steps 22 and 42 (complementary
+-- suppression along the org hierarchy and against the monthly marts).
 -- Suppressed rows keep their keys; every figure is NULL. Rolling 4-week figures are published only
 -- when all four weeks of the window are published, so a hidden week can never be recovered by
 -- differencing two consecutive windows.

@@ -48,7 +48,9 @@ SELECT
     coalesce(q.sentences_prev_4w, 0) AS sentences_prev_4w,
     coalesce(q.n_positive_prev_4w, 0) AS n_positive_prev_4w,
     coalesce(q.n_negative_prev_4w, 0) AS n_negative_prev_4w,
-    CASE WHEN coalesce(p.authors, 0) < getvariable('min_group_size_text') THEN 'authors_below_k_text' END
+    -- A theme share's denominator is the unit-week's messages: hidden with the unit-week, it stays hidden.
+    CASE WHEN e.suppression_reason IS NOT NULL THEN 'unit_week_suppressed'
+         WHEN coalesce(p.authors, 0) < getvariable('min_group_size_text') THEN 'authors_below_k_text' END
         AS suppression_reason
 FROM engagement_base e
 CROSS JOIN mart_themes t

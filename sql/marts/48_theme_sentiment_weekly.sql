@@ -1,7 +1,7 @@
 -- marts.theme_sentiment_weekly: how often each HR theme comes up and how people feel about it, per
 -- org unit × theme × ISO week. Sentiment is aspect-level: the sentence-level sentiment of the
 -- sentences that carry the theme (mart_theme_sentences), not the whole message's.
--- Reads theme_base after pipeline.marts step 32 (complementary suppression within theme × week).
+-- Reads theme_base after pipeline.marts step 47 (complementary suppression within theme × week).
 -- Threshold: min_group_size_text distinct authors. change_vs_prev_4w is published only when the row
 -- and all four previous weeks of the same unit and theme are published.
 CREATE OR REPLACE TABLE marts.theme_sentiment_weekly AS
