@@ -1,4 +1,4 @@
--- Unsuppressed engagement figures per org unit × ISO week (TEMP work table). 25_engagement_weekly.sql
+-- Unsuppressed engagement figures per org unit × ISO week (TEMP work table). 44_engagement_weekly.sql
 -- publishes them after primary and complementary suppression (pipeline/indicators/suppression.py).
 CREATE OR REPLACE TEMP TABLE engagement_base AS
 WITH headcount AS (
