@@ -36,6 +36,11 @@ def test_lexicon_model_probabilities_and_labels():
     assert labels_from_proba(proba) == ["positive", "negative", "neutral"]
     scores = scores_from_proba(proba)
     assert scores[0] > 0.5 and scores[1] < -0.5 and scores[2] == 0
+    # The label is the sign of the AFINN sum, however small: "god" is +3, "cool" +1.
+    mild = model.predict_proba(["Det var en god dag", "That is cool"], ["da", "en"])
+    assert labels_from_proba(mild) == ["positive", "positive"]
+    np.testing.assert_allclose(mild[0], [0.0, 0.5 - 0.5 * np.tanh(1.0), 0.5 + 0.5 * np.tanh(1.0)])
+    np.testing.assert_allclose(mild[1], [0.0, 0.5 - 0.5 * np.tanh(1 / 3), 0.5 + 0.5 * np.tanh(1 / 3)])
 
 
 def test_registry_lists_models_and_rejects_unknown():

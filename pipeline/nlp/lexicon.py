@@ -1,8 +1,9 @@
 """AFINN word-list baseline (Danish + English), behind the common ``SentimentModel`` interface.
 
-AFINN gives an integer valence sum per text. We map it to 3-class probabilities with
-``z = tanh(sum / 3)``: P(pos) = max(z, 0), P(neg) = max(-z, 0), P(neu) = 1 - |z|. A text with no
-lexicon hits is fully neutral. This is a baseline, not a calibrated model; `stemning models eval`
+AFINN gives an integer valence sum per text; the standard reading is its sign (positive / neutral /
+negative). The 3-class probabilities keep that argmax and grade the confidence: for a non-zero sum,
+P(its side) = 0.5 + 0.5·tanh(|sum| / 3) and P(neutral) = the rest; a text with a zero sum (no hits, or
+hits that cancel) is fully neutral. This is a baseline, not a calibrated model; `stemning models eval`
 reports how it compares.
 """
 
@@ -20,7 +21,8 @@ class AfinnModel:
     languages: frozenset[str] | None = frozenset({"da", "en"})
 
     def __init__(self) -> None:
-        self.model_version = f"afinn-{version('afinn')}"
+        # "+map2": the sign-based probability mapping (a new version re-scores texts cached under the old one).
+        self.model_version = f"afinn-{version('afinn')}+map2"
 
     @cached_property
     def _lexicons(self) -> dict[str, object]:
@@ -38,9 +40,10 @@ class AfinnModel:
 
     def predict_proba(self, texts: Sequence[str], langs: Sequence[str] | None = None) -> np.ndarray:
         langs = list(langs) if langs is not None else [None] * len(texts)  # type: ignore[list-item]
-        z = np.tanh(np.array([self._valence(t, lg) for t, lg in zip(texts, langs, strict=True)]) / 3.0)
+        valence = np.array([self._valence(t, lg) for t, lg in zip(texts, langs, strict=True)])
+        side = np.where(valence != 0, 0.5 + 0.5 * np.tanh(np.abs(valence) / 3.0), 0.0)
         out = np.zeros((len(texts), 3))
-        out[:, 0] = np.clip(-z, 0, None)
-        out[:, 2] = np.clip(z, 0, None)
-        out[:, 1] = 1.0 - np.abs(z)
+        out[:, 0] = np.where(valence < 0, side, 0.0)
+        out[:, 2] = np.where(valence > 0, side, 0.0)
+        out[:, 1] = 1.0 - side
         return out
