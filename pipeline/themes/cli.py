@@ -44,7 +44,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
         description="Evaluate on hand-labelled posts (JSONL: id, lang, text, themes, leave_intent).",
         epilog=EVAL_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     evaluate.add_argument("--set", dest="dataset", default="eval",
-                          help="'eval' (held out, default), 'dev' (used for tuning) or a path to a JSONL file")
+                          help="'eval' (held out, default), 'dev' (used for tuning), 'independent' (written and labelled "
+                               "by others than the term lists' author) or a path to a JSONL file")
     evaluate.add_argument("--lang-from", choices=["data", "auto"], default="data",
                           help="use each post's labelled language (default) or detect it")
     evaluate.add_argument("--errors", type=int, default=0, metavar="N",
@@ -104,7 +105,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     path = dataset_path(args.dataset)
     if not path.is_file():
-        print(f"error: evaluation set {path} not found; use --set eval|dev or a JSONL file path", file=sys.stderr)
+        print(f"error: evaluation set {path} not found; use --set eval|dev|independent or a JSONL file path", file=sys.stderr)
         return 2
     try:
         examples = load_examples(path)

@@ -83,8 +83,8 @@ def load_examples(path: Path | str) -> list[Example]:
 
 
 def dataset_path(name: str) -> Path:
-    """``eval`` / ``dev`` -> the packaged set; anything else is taken as a file path."""
-    return DATA_DIR / f"{name}.jsonl" if name in {"eval", "dev"} else Path(name)
+    """``eval`` / ``dev`` / ``independent`` -> the packaged set; anything else is taken as a file path."""
+    return DATA_DIR / f"{name}.jsonl" if name in {"eval", "dev", "independent"} else Path(name)
 
 
 def _count(gold: list[frozenset[str]], pred: list[set[str]], labels: Sequence[str]) -> PRF:
