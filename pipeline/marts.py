@@ -85,9 +85,9 @@ PYTHON_STEPS: dict[int, Step] = {
     22: _suppress("engagement_base", "active_posters", ("week_start",), "min_group_size"),
     # engagement_base (weeks), retention_base (months) and onboarding_base (cohorts) are protected jointly.
     42: _weekly_monthly_and_cohorts,
-    47: _suppress("theme_base", "authors", ("theme", "week_start"), "min_group_size_text"),
     43: _suppress("retention_base", "avg_headcount", ("month_start",), "min_group_size_text",
                   reason_column="attrition_suppression_reason"),
+    47: _suppress("theme_base", "authors", ("theme", "week_start"), "min_group_size_text"),
     80: _alerts,
 }
 

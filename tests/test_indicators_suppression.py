@@ -12,7 +12,7 @@ from pipeline.config import get_settings
 from pipeline.db import connect
 from pipeline.indicators.suppression import COMPLEMENTARY, complementary_suppression
 from pipeline.marts import PYTHON_STEPS, build_marts
-from tests.fixtures.marts_data import NEGATIVE, POSITIVE, Warehouse, monday
+from tests.fixtures.marts_data import NEGATIVE, POSITIVE, Warehouse, monday, recovered_unknowns
 
 
 def _cells(rows: list[tuple[str, str, str | None, int, str | None]]) -> pd.DataFrame:
@@ -103,15 +103,7 @@ def recoverable_cells(table: pd.DataFrame, column: str, partition: str = "week_s
                     coef[column_of[key]] += sign
             if coef.any():
                 rows.append(coef)
-        if not rows:
-            continue
-        a = np.array(rows)
-        rank = np.linalg.matrix_rank(a)
-        for key, i in column_of.items():
-            unit = np.zeros(len(hidden))
-            unit[i] = 1.0
-            if np.linalg.matrix_rank(np.vstack([a, unit])) == rank:
-                recovered.append((period, key))
+        recovered += [(period, key) for key in recovered_unknowns(rows, hidden)]
     return recovered
 
 

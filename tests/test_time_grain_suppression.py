@@ -13,7 +13,7 @@ from pipeline.config import get_settings
 from pipeline.db import connect
 from pipeline.indicators.suppression import time_grain_targets
 from pipeline.marts import build_marts
-from tests.fixtures.marts_data import NEGATIVE, POSITIVE, Warehouse, monday
+from tests.fixtures.marts_data import NEGATIVE, POSITIVE, Warehouse, monday, recovered_unknowns
 
 SEP_2025 = date(2025, 9, 1)  # a Monday; 30 November 2025 is a Sunday: Sep-Nov = ISO weeks 36-48
 
@@ -71,8 +71,7 @@ def _autumn_company(w: Warehouse) -> None:
 
 def _recovered_cells(con) -> list[tuple]:  # noqa: ANN001
     """Solve every published equation for the hidden ``messages`` cells: org hierarchy per week and per
-    month, and Σ months = Σ weeks per unit over aligned spans. A hidden cell is recovered when its unit
-    vector lies in the row space of the equations restricted to the hidden cells."""
+    month, and Σ months = Σ weeks per unit over aligned spans."""
     weeks = con.execute("SELECT org_level, org_unit, parent_unit, week_start AS period, messages "
                         "FROM marts.engagement_weekly").df().assign(grain="week")
     months = con.execute("SELECT org_level, org_unit, parent_unit, month_start AS period, messages "
@@ -108,17 +107,7 @@ def _recovered_cells(con) -> list[tuple]:  # noqa: ANN001
                     span = pd.date_range(first, end, freq="7D")
                     equation([(("month", level, unit, m), 1.0) for m in starts if first <= m <= last]
                              + [(("week", level, unit, wk), -1.0) for wk in span])
-    if not rows:
-        return []
-    a = np.array(rows)
-    rank = np.linalg.matrix_rank(a)
-    found = []
-    for k, i in col.items():
-        unit = np.zeros(len(hidden))
-        unit[i] = 1.0
-        if np.linalg.matrix_rank(np.vstack([a, unit])) == rank:
-            found.append(k)
-    return found
+    return recovered_unknowns(rows, hidden)
 
 
 def test_weekly_and_monthly_marts_cannot_be_differenced(tmp_path):

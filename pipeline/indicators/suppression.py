@@ -117,18 +117,23 @@ def apply_complementary_suppression(
         f"FROM {table} ORDER BY {', '.join(keys)}"  # a fixed order: the same cells are chosen every build
     ).df()
     final = complementary_suppression(cells, k, size_column, reason_column, partition_columns)
-    newly = cells[final.eq(COMPLEMENTARY) & cells[reason_column].isna()][keys]
-    if newly.empty:
+    return mark_complementary(con, table, cells[final.eq(COMPLEMENTARY) & cells[reason_column].isna()][keys],
+                              reason_column)
+
+
+def mark_complementary(con, table: str, targets: pd.DataFrame,  # noqa: ANN001 - DuckDB connection
+                       reason_column: str = "suppression_reason") -> int:
+    """Set ``reason_column`` to ``complementary`` on the rows of ``table`` whose key columns (all columns
+    of ``targets``) match a row of ``targets``; return how many target rows there were."""
+    if targets.empty:
         return 0
-    con.register("newly_suppressed", newly)
+    con.register("complementary_targets", targets)
     try:
-        on = " AND ".join(f"t.{c} IS NOT DISTINCT FROM n.{c}" for c in keys)
-        con.execute(
-            f"UPDATE {table} AS t SET {reason_column} = '{COMPLEMENTARY}' FROM newly_suppressed n WHERE {on}"
-        )
+        on = " AND ".join(f"t.{c} IS NOT DISTINCT FROM n.{c}" for c in targets.columns)
+        con.execute(f"UPDATE {table} AS t SET {reason_column} = '{COMPLEMENTARY}' FROM complementary_targets n WHERE {on}")
     finally:
-        con.unregister("newly_suppressed")
-    return len(newly)
+        con.unregister("complementary_targets")
+    return len(targets)
 
 
 def _cohort_split_targets(rows: pd.DataFrame) -> pd.DataFrame:
@@ -174,21 +179,7 @@ def apply_cohort_suppression(con, k: float) -> int:  # noqa: ANN001 - DuckDB con
             ORDER BY ALL
             """
         ).df()
-        targets = _cohort_split_targets(rows)
-        if not targets.empty:
-            con.register("cohort_targets", targets)
-            try:
-                con.execute(
-                    f"""
-                    UPDATE onboarding_base AS o SET suppression_reason = '{COMPLEMENTARY}'
-                    FROM cohort_targets t
-                    WHERE o.org_level = t.org_level AND o.org_unit = t.org_unit
-                      AND o.month_start = t.month_start AND o.cohort = t.cohort
-                    """
-                )
-            finally:
-                con.unregister("cohort_targets")
-        n += len(targets)
+        n += mark_complementary(con, "onboarding_base", _cohort_split_targets(rows))
         added += n
         if n == 0:
             return added
@@ -230,6 +221,12 @@ def time_grain_targets(weeks: pd.DataFrame, months: pd.DataFrame, k: float) -> t
     month_size = list(months["size"])
     hide_weeks: list[int] = []
     hide_months: list[int] = []
+
+    def hide_smallest_week(shown: list[pd.Timestamp]) -> None:
+        target = min(shown, key=lambda w: (week_size[w], w))
+        week_hidden[target] = True
+        hide_weeks.append(week_index[target])
+
     changed = True
     while changed:
         changed = False
@@ -246,9 +243,7 @@ def time_grain_targets(weeks: pd.DataFrame, months: pd.DataFrame, k: float) -> t
             if monthly_known and hidden_w and (len(hidden_w) == 1 or sum(week_size[w] for w in hidden_w) < k):
                 if not shown_w:
                     continue
-                target = min(shown_w, key=lambda w: (week_size[w], w))
-                week_hidden[target] = True
-                hide_weeks.append(week_index[target])
+                hide_smallest_week(shown_w)
                 changed = True
             elif weekly_known and hidden_m and (len(hidden_m) == 1 or sum(month_size[m] for m in hidden_m) < k):
                 if shown_m:
@@ -256,9 +251,7 @@ def time_grain_targets(weeks: pd.DataFrame, months: pd.DataFrame, k: float) -> t
                     month_hidden[target_m] = True
                     hide_months.append(months.index[target_m])
                 elif shown_w:  # a one-month span is exactly its weeks: hide one of them instead
-                    target = min(shown_w, key=lambda w: (week_size[w], w))
-                    week_hidden[target] = True
-                    hide_weeks.append(week_index[target])
+                    hide_smallest_week(shown_w)
                 else:
                     continue
                 changed = True
@@ -288,15 +281,5 @@ def apply_time_grain_suppression(con, k: float, weekly: str = "engagement_base",
             w, m = time_grain_targets(unit_weeks, month_groups[key], k)
             hide_w += w
             hide_m += m
-    for table, frame, idx, col in ((weekly, weeks, hide_w, "week_start"), (monthly, months, hide_m, "month_start")):
-        if not idx:
-            continue
-        targets = frame.loc[idx, ["org_level", "org_unit", col]]
-        con.register("time_grain_targets", targets)
-        try:
-            con.execute(
-                f"UPDATE {table} AS t SET suppression_reason = '{COMPLEMENTARY}' FROM time_grain_targets n "
-                f"WHERE t.org_level = n.org_level AND t.org_unit = n.org_unit AND t.{col} = n.{col}")
-        finally:
-            con.unregister("time_grain_targets")
-    return len(hide_w) + len(hide_m)
+    return (mark_complementary(con, weekly, weeks.loc[hide_w, ["org_level", "org_unit", "week_start"]])
+            + mark_complementary(con, monthly, months.loc[hide_m, ["org_level", "org_unit", "month_start"]]))

@@ -54,27 +54,10 @@ CHECK_STEPS = 8
 CHECK_TEXTS = ("Jeg elsker mit job.", "Ledelsen lytter aldrig.", "Mødet er kl. 10.", "The pay is awful.")
 
 
-def labelled_pool() -> list[data.Example]:
-    uci_train, _ = data.uci_sentences()
-    emp_train, _ = data.employer_reviews()
-    emp: list[data.Example] = []
-    for label in (data.POS, data.NEG):
-        emp += th._pick([e for e in emp_train if e.label == label], EMPLOYER_TRAIN_PER_CLASS, "employer",
-                        key=lambda e: e.text)
-    return [*uci_train, *emp, *data.hr_examples()]
-
-
-def danish_pseudo_labels(encoder, labelled: list[data.Example], progress: bool) -> list[data.Example]:
+def danish_pseudo_labels(encoder, labelled: list[data.Example], lcc: list[str], progress: bool) -> list[data.Example]:
     """LCC sentences labelled where AFINN-da and a last-layer teacher (trained on ``labelled``) agree."""
-    _, unlabelled = data.lcc_danish()
-    lcc = th._pick(list(unlabelled), LCC_UNLABELLED, "lcc")
-    x_lab = encoder.embed([e.text for e in labelled], progress=progress).astype(np.float64)
-    x_lcc = encoder.embed(lcc, progress=progress).astype(np.float64)
-    y = np.array([e.label for e in labelled])
-    groups = ["da" if e.lang == "da" else "en" for e in labelled]
-    extra = np.array([th.HR_WEIGHT if e.source.startswith("hr-") else 1.0 for e in labelled])
-    teacher = th.fit_head(x_lab, y, th._balanced_weights(groups, y, extra), l2=30.0)
-    idx, labels = th.pseudo_label(lcc, teacher.predict_proba(x_lcc), cap=PSEUDO_CAP)
+    x_lab = encoder.embed([e.text for e in labelled], progress=progress)
+    idx, labels = th.teacher_pseudo_labels(labelled, x_lab, lcc, encoder.embed(lcc, progress=progress), cap=PSEUDO_CAP)
     return [data.Example(lcc[i], "da", label, "lcc-pseudo") for i, label in zip(idx, labels, strict=True)]
 
 
@@ -104,18 +87,7 @@ class Trainer:
         return [head + toks[: TRAIN_MAX_TOKENS - len(head) - 1] + tail for toks in enc._ids(texts)]
 
     def logits(self, ids: list[list[int]], train: bool):
-        torch = self.torch
-        width = max(map(len, ids))
-        inp = torch.full((len(ids), width), self.encoder.pad, dtype=torch.long)
-        mask = torch.zeros((len(ids), width), dtype=torch.long)
-        for r, s in enumerate(ids):
-            inp[r, : len(s)] = torch.tensor(s)
-            mask[r, : len(s)] = 1
-        out = self.model(input_ids=inp, attention_mask=mask, output_hidden_states=True)
-        m = mask.unsqueeze(-1).float()
-        pooled = [self.nn.functional.normalize((out.hidden_states[k] * m).sum(1) / m.sum(1), dim=-1)
-                  for k in FEATURE_LAYERS]
-        features = torch.cat(pooled, dim=-1) * FEATURE_SCALE
+        features = self.encoder.pooled(ids, FEATURE_LAYERS) * FEATURE_SCALE  # same pooling as scoring
         return self.head(self.dropout(features) if train else features)
 
     def _batches(self, indices: np.ndarray, lengths: list[int], size: int, shuffle: bool) -> list[np.ndarray]:
@@ -198,14 +170,12 @@ def train(model_dir: Path, progress: bool = True) -> LinearHead:
 
     started = time.perf_counter()
     encoder = E5Encoder.from_pretrained(model_dir, precision="fp32")
-    labelled = labelled_pool()
-    pseudo = danish_pseudo_labels(encoder, labelled, progress)
+    labelled, lcc = th.training_pool(EMPLOYER_TRAIN_PER_CLASS, LCC_UNLABELLED, hr_files=None)
+    pseudo = danish_pseudo_labels(encoder, labelled, lcc, progress)
     examples = labelled + pseudo
     texts = [e.text for e in examples]
     y = np.array([e.label for e in examples])
-    groups = ["da" if e.lang == "da" else "en" for e in examples]
-    extra = np.array([th.HR_WEIGHT if e.source.startswith("hr-") else 1.0 for e in examples])
-    w = th._balanced_weights(groups, y, extra)
+    w = th.example_weights(examples)
     val = np.array([data.bucket(t, f"{th.SEED_SALT}:val") < th.VALIDATION_SHARE for t in texts])
     tr = np.flatnonzero(~val)
 

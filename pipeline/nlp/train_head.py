@@ -44,6 +44,7 @@ EMPLOYER_TRAIN_PER_CLASS = 1500
 LCC_UNLABELLED = 4000
 PSEUDO_CAP = 800
 HR_WEIGHT = 3.0  # hand-written in-domain examples are clean: count each three times
+TEACHER_L2 = 30.0
 VALIDATION_SHARE = 0.15
 L2_GRID = (10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 LAST_LAYER = 12
@@ -58,17 +59,19 @@ def _pick(items: list, n: int, salt: str, key=lambda x: x) -> list:
     return sorted(items, key=lambda x: data.bucket(key(x), f"{SEED_SALT}:{salt}"))[:n]
 
 
-def training_pool() -> tuple[list[data.Example], list[str]]:
-    """Labelled training examples + the Danish unlabelled sentences for pseudo-labelling."""
+def training_pool(employer_per_class: int = EMPLOYER_TRAIN_PER_CLASS, lcc_unlabelled: int = LCC_UNLABELLED,
+                  hr_files: tuple[Path, ...] | None = (data.HR_EXAMPLES,)) -> tuple[list[data.Example], list[str]]:
+    """Labelled training examples + the Danish unlabelled sentences for pseudo-labelling. The defaults are
+    the v2 head's recipe, which reads only the first hand-written file; ``hr_files=None`` reads them all."""
     uci_train, _ = data.uci_sentences()
     emp_train, _ = data.employer_reviews()
     emp: list[data.Example] = []
     for label in (data.POS, data.NEG):
-        emp += _pick([e for e in emp_train if e.label == label], EMPLOYER_TRAIN_PER_CLASS, "employer",
+        emp += _pick([e for e in emp_train if e.label == label], employer_per_class, "employer",
                      key=lambda e: e.text)
     _, unlabelled = data.lcc_danish()
-    lcc = _pick(list(unlabelled), LCC_UNLABELLED, "lcc")
-    return [*uci_train, *emp, *data.hr_examples((data.HR_EXAMPLES,))], lcc  # v2 recipe: the first file only
+    lcc = _pick(list(unlabelled), lcc_unlabelled, "lcc")
+    return [*uci_train, *emp, *data.hr_examples(hr_files)], lcc
 
 
 def check_subset() -> list[data.Example]:
@@ -114,6 +117,14 @@ def _balanced_weights(groups: list[str], labels: np.ndarray, extra: np.ndarray) 
     return w / w.sum() * len(w)
 
 
+def example_weights(examples: list[data.Example]) -> np.ndarray:
+    """``_balanced_weights`` for examples: Danish vs everything else, hand-written ones ``HR_WEIGHT`` times."""
+    labels = np.array([e.label for e in examples])
+    groups = ["da" if e.lang == "da" else "en" for e in examples]
+    extra = np.array([HR_WEIGHT if e.source.startswith("hr-") else 1.0 for e in examples])
+    return _balanced_weights(groups, labels, extra)
+
+
 def _afinn_da():
     from afinn import Afinn
 
@@ -136,6 +147,14 @@ def pseudo_label(texts: list[str], teacher_proba: np.ndarray, cap: int = PSEUDO_
         chosen += [(i, label) for i in _pick(idx, cap, f"pseudo-{label}", key=lambda i: texts[i])]
     chosen.sort()
     return [i for i, _ in chosen], [lab for _, lab in chosen]
+
+
+def teacher_pseudo_labels(labelled: list[data.Example], x_labelled: np.ndarray, lcc: list[str], x_lcc: np.ndarray,
+                          cap: int = PSEUDO_CAP) -> tuple[list[int], list[int]]:
+    """Train the teacher (a head on last-layer features of the labelled pool, no pseudo-labels) and keep
+    the LCC sentences where it and AFINN-da agree (``pseudo_label``): indices into ``lcc`` and labels."""
+    teacher = fit_head(x_labelled, np.array([e.label for e in labelled]), example_weights(labelled), l2=TEACHER_L2)
+    return pseudo_label(lcc, teacher.predict_proba(x_lcc), cap=cap)
 
 
 def _macro_f1(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
@@ -171,20 +190,14 @@ def train(encoder, progress: bool = True, cache: Path | None = None) -> tuple[Li
     labelled, lcc = training_pool()
     texts = [e.text for e in labelled]
     x_lab_all, x_lcc_all = (x.astype(np.float64) for x in embed_pool(encoder, progress, cache))
-    y_lab = np.array([e.label for e in labelled])
-    groups = ["da" if e.lang == "da" else "en" for e in labelled]
-    extra = np.array([HR_WEIGHT if e.source.startswith("hr-") else 1.0 for e in labelled])
-
     last = (LAST_LAYER,)
-    teacher = fit_head(select_layers(x_lab_all, last), y_lab, _balanced_weights(groups, y_lab, extra), l2=30.0)
-    idx, pseudo = pseudo_label(lcc, teacher.predict_proba(select_layers(x_lcc_all, last)))
+    idx, pseudo = teacher_pseudo_labels(labelled, select_layers(x_lab_all, last), lcc, select_layers(x_lcc_all, last))
 
     x_all = np.vstack([x_lab_all, x_lcc_all[idx]])
-    y = np.concatenate([y_lab, np.array(pseudo, dtype=int)])
-    all_texts = texts + [lcc[i] for i in idx]
-    groups += ["da"] * len(idx)
-    extra = np.concatenate([extra, np.ones(len(idx))])
-    w = _balanced_weights(groups, y, extra)
+    examples = labelled + [data.Example(lcc[i], "da", label, "lcc-pseudo") for i, label in zip(idx, pseudo, strict=True)]
+    y = np.array([e.label for e in examples])
+    all_texts = [e.text for e in examples]
+    w = example_weights(examples)
     val = np.array([data.bucket(t, f"{SEED_SALT}:val") < VALIDATION_SHARE for t in all_texts])
 
     scores: dict[tuple[tuple[int, ...], float], float] = {}
@@ -228,7 +241,7 @@ def train(encoder, progress: bool = True, cache: Path | None = None) -> tuple[Li
         "sources": dict(sorted(source_counts.items())),
         "lcc_unlabelled_used": len(lcc),
         "lcc_pseudo_labels": dict(sorted(pseudo_counts.items())),
-        "fingerprints": {"labelled": fingerprint(texts, list(y_lab)), "lcc_unlabelled": fingerprint(lcc),
+        "fingerprints": {"labelled": fingerprint(texts, [e.label for e in labelled]), "lcc_unlabelled": fingerprint(lcc),
                          "check_subset": fingerprint([e.text for e in check_examples])},
         "check": {"items": len(check_examples), "l2": CHECK_L2, "layers": list(best_layers)},
         "train_seconds": round(time.perf_counter() - started, 1),

@@ -21,12 +21,13 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pipeline.config import REPO_ROOT, get_settings
+from pipeline.config import PRECISIONS, REPO_ROOT, get_settings
 from pipeline.nlp.base import register_model
 
 PREFIX = "query: "
@@ -201,22 +202,29 @@ class E5Encoder:
             batches = tqdm(batches, desc="embedding", unit="batch", file=sys.stderr)
         with torch.inference_mode():
             for idx in batches:
-                seqs = [chunks.ids[i] for i in idx]
-                width = max(len(s) for s in seqs)
-                input_ids = torch.full((len(seqs), width), self.pad, dtype=torch.long)
-                mask = torch.zeros((len(seqs), width), dtype=torch.long)
-                for r, s in enumerate(seqs):
-                    input_ids[r, : len(s)] = torch.tensor(s)
-                    mask[r, : len(s)] = 1
-                result = self.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=layers is not None)
-                states = [result.last_hidden_state] if layers is None else [result.hidden_states[k] for k in layers]
-                states = [h.float() for h in states]  # pool in fp32 whatever the weights' precision
-                m = mask.unsqueeze(-1).to(states[0].dtype)
-                pooled = [(h * m).sum(dim=1) / m.sum(dim=1) for h in states]
-                if normalize:
-                    pooled = [torch.nn.functional.normalize(p, dim=-1) for p in pooled]
-                out[idx] = torch.cat(pooled, dim=-1).float().numpy()
+                out[idx] = self.pooled([chunks.ids[i] for i in idx], layers, normalize).numpy()
         return out
+
+    def pooled(self, seqs: Sequence[Sequence[int]], layers: Sequence[int] | None = None, normalize: bool = True):
+        """One forward pass over ``seqs`` (full model inputs, padded here) -> (n, len(layers) * hidden) fp32
+        tensor of mean-pooled states. Runs under the caller's grad mode: scoring wraps it in
+        ``inference_mode``, fine-tuning (``pipeline.nlp.finetune``) back-propagates through it."""
+        import torch
+
+        width = max(len(s) for s in seqs)
+        input_ids = torch.full((len(seqs), width), self.pad, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for r, s in enumerate(seqs):
+            input_ids[r, : len(s)] = torch.tensor(s)
+            mask[r, : len(s)] = 1
+        result = self.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=layers is not None)
+        states = [result.last_hidden_state] if layers is None else [result.hidden_states[k] for k in layers]
+        states = [h.float() for h in states]  # pool in fp32 whatever the weights' precision
+        m = mask.unsqueeze(-1).to(states[0].dtype)
+        pooled = [(h * m).sum(dim=1) / m.sum(dim=1) for h in states]
+        if normalize:
+            pooled = [torch.nn.functional.normalize(p, dim=-1) for p in pooled]
+        return torch.cat(pooled, dim=-1)
 
     def embed(self, texts: Sequence[str], normalize: bool = True, progress: bool = False,
               layers: Sequence[int] | None = None) -> np.ndarray:
@@ -278,6 +286,7 @@ class E5SentimentModel:
         return _weighted_by_owner(proba, chunks, len(texts))
 
 
+@cache
 def native_bf16() -> bool:
     """Does this CPU multiply bf16 natively (Intel AMX or AVX512-BF16)? Elsewhere bf16 is emulated and
     slower than fp32. Linux only (reads /proc/cpuinfo); other systems answer False."""
@@ -292,8 +301,8 @@ def native_bf16() -> bool:
 def resolve_precision(precision: str) -> str:
     """``auto`` -> "bf16" where the CPU has native bf16 (measured: same held-out accuracy, ~2x the
     throughput of fp32), else "fp32"; explicit values pass through."""
-    if precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"unknown precision {precision!r}: use auto, fp32 or bf16")
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}: use {', '.join(PRECISIONS[:-1])} or {PRECISIONS[-1]}")
     if precision == "auto":
         return "bf16" if native_bf16() else "fp32"
     return precision
