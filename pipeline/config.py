@@ -26,12 +26,14 @@ SETTINGS_DOC: dict[str, tuple[str, str, str]] = {
     "torch_threads": ("STEMNING_TORCH_THREADS", "0", "Torch intra-op threads for scoring (0 = all cores)"),
     "batch_size": ("STEMNING_BATCH_SIZE", "32", "Scoring batch size"),
     "precision": ("STEMNING_PRECISION", "auto", "Transformer weights precision: `auto` (bf16 where the CPU has native bf16 instructions, AMX or AVX512-BF16, else fp32), `fp32` or `bf16`; part of the recorded model version"),
+    "theme_classifier": ("STEMNING_THEME_CLASSIFIER", "e5", "HR themes: `e5` (default) adds a learned per-sentence classifier on the e5 encoder's embeddings to the term matcher (README 'Themes and leave intent'), `off` = term matcher only (much faster, fewer implicit mentions found); part of the recorded taxonomy version"),
     "retention_days": ("STEMNING_RETENTION_DAYS", "180", "Raw/staging text older than this is purged by the retention DAG"),
     "max_future_skew_hours": ("STEMNING_MAX_FUTURE_SKEW_HOURS", "24", "Timestamps further in the future than this are quarantined"),
 }
 
 
 PRECISIONS = ("auto", "fp32", "bf16")
+THEME_CLASSIFIERS = ("e5", "off")
 
 
 def _env(name: str) -> str:
@@ -55,12 +57,16 @@ class Settings:
     torch_threads: int = field(default_factory=lambda: int(_env("torch_threads")))
     batch_size: int = field(default_factory=lambda: int(_env("batch_size")))
     precision: str = field(default_factory=lambda: _env("precision"))
+    theme_classifier: str = field(default_factory=lambda: _env("theme_classifier"))
     retention_days: int = field(default_factory=lambda: int(_env("retention_days")))
     max_future_skew_hours: int = field(default_factory=lambda: int(_env("max_future_skew_hours")))
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
             raise ValueError(f"STEMNING_PRECISION must be one of {', '.join(PRECISIONS)} (got {self.precision!r})")
+        if self.theme_classifier not in THEME_CLASSIFIERS:
+            raise ValueError(f"STEMNING_THEME_CLASSIFIER must be one of {', '.join(THEME_CLASSIFIERS)} "
+                             f"(got {self.theme_classifier!r})")
         if self.min_group_size < 2:
             raise ValueError(f"STEMNING_MIN_GROUP_SIZE must be >= 2 (got {self.min_group_size}); "
                              "smaller groups would expose individuals")

@@ -87,14 +87,14 @@ def test_a_lasting_drop_keeps_alerting_and_its_end_is_not_an_improvement():
 
 
 def test_an_improvement_needs_stronger_evidence_than_a_deterioration():
-    # Baseline 90 of 300 negative (30 %). A week at 50 % (25 of 50): pooled p = 115/350,
-    # z = 0.2 / sqrt(p(1-p)(1/50 + 1/300)) = 2.79 >= 2.75 -> "worse".
-    worse = find_alerts(_weeks([15] * 6 + [25]))
+    # Baseline 90 of 300 negative (30 %). A week at 52 % (26 of 50): pooled p = 116/350,
+    # z = 0.22 / sqrt(p(1-p)(1/50 + 1/300)) = 3.06 >= 3.0 -> "worse".
+    worse = find_alerts(_weeks([15] * 6 + [26]))
     row = worse[worse.indicator == "pct_negative"].iloc[0]
-    assert row.direction == "worse" and row.z_score == pytest.approx(2.79, abs=0.01)
-    # A week at 10 % (5 of 50): pooled p = 95/350, z = -0.2 / sqrt(p(1-p)(1/50 + 1/300)) = -2.94: as strong as
+    assert row.direction == "worse" and row.z_score == pytest.approx(3.06, abs=0.01)
+    # A week at 8 % (4 of 50): pooled p = 94/350, z = -0.22 / sqrt(p(1-p)(1/50 + 1/300)) = -3.25: stronger than
     # the rise above, but an improvement needs |z| >= 3.5, so no alert ...
-    better = find_alerts(_weeks([15] * 6 + [5]))
+    better = find_alerts(_weeks([15] * 6 + [4]))
     assert better[better.indicator == "pct_negative"].empty
     # ... while 0 of 50 (pooled p = 90/350, z = -4.49) is reported as "better".
     clear = find_alerts(_weeks([15] * 6 + [0]))

@@ -76,11 +76,11 @@ def test_training_reproduces_the_committed_head(e5_model_fp32) -> None:
     fresh fp32 embeddings (heads are trained in fp32); both must match what was committed with the head."""
     from pipeline.nlp import sentiment_data, train_head
 
+    committed = LinearHead.load(DEFAULT_HEAD)
     try:
-        labelled, lcc = train_head.training_pool()
+        labelled, lcc = train_head.training_pool(**train_head.RECIPES[committed.meta["recipe"]])
     except sentiment_data.SharedDataMissing as exc:
         pytest.fail(f"needs ../shared/data: {exc}")
-    committed = LinearHead.load(DEFAULT_HEAD)
     fp = committed.meta["fingerprints"]
     assert train_head.fingerprint([e.text for e in labelled], [e.label for e in labelled]) == fp["labelled"]
     assert train_head.fingerprint(lcc) == fp["lcc_unlabelled"]

@@ -15,7 +15,8 @@ from pipeline.themes.taxonomy import DEFAULT_PATH, THEME_IDS, TaxonomyError, loa
 
 @pytest.fixture(scope="module")
 def analyzer() -> ThemeAnalyzer:
-    return ThemeAnalyzer()
+    """The term matcher alone (the hybrid with the learned classifier is tested in test_theme_classifier.py)."""
+    return ThemeAnalyzer(classifier="off")
 
 
 def one(analyzer: ThemeAnalyzer, text: str, lang: str | None) -> ThemeResult:
@@ -157,7 +158,7 @@ def test_english_lemmas(analyzer: ThemeAnalyzer) -> None:
 def test_placeholders_never_match_terms(analyzer: ThemeAnalyzer) -> None:
     raw = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
     raw["themes"]["tools"]["terms"]["en"]["words"].append("email")
-    with_email = ThemeAnalyzer(parse_taxonomy(raw))
+    with_email = ThemeAnalyzer(parse_taxonomy(raw), classifier="off")
     assert with_email.analyse_one("Please check your email", "en").themes == ["tools"]
     assert with_email.analyse_one("Send it to [EMAIL] or call [PHONE]", "en").themes == []
     result = one(analyzer, "Velkommen til [PERSON], der starter hos os i dag!", "da")
@@ -315,7 +316,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def test_cli_explain_shows_terms_rules_and_leave_reasoning(capsys: pytest.CaptureFixture[str]) -> None:
     args = _parser().parse_args(["themes", "explain", "Arbejdspresset er vildt. Jeg har ikke sagt op.",
-                                 "--lang", "da"])
+                                 "--lang", "da", "--classifier", "off"])
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "themes: retention;workload" in out and "leave_intent: 0" in out
@@ -324,7 +325,7 @@ def test_cli_explain_shows_terms_rules_and_leave_reasoning(capsys: pytest.Captur
 
 
 def test_cli_explain_auto_language(capsys: pytest.CaptureFixture[str]) -> None:
-    args = _parser().parse_args(["themes", "explain", "I handed in my notice this morning"])
+    args = _parser().parse_args(["themes", "explain", "I handed in my notice this morning", "--classifier", "off"])
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "language: en (detected" in out and "leave_intent: 1" in out
@@ -335,7 +336,7 @@ def test_cli_eval_prints_scores(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     data.write_text('{"id": "1", "lang": "da", "text": "Jeg har sagt op", "themes": ["retention"], '
                     '"leave_intent": true}\n{"id": "2", "lang": "en", "text": "Salary is low", '
                     '"themes": ["pay", "workload"], "leave_intent": false}\n', encoding="utf-8")
-    args = _parser().parse_args(["themes", "eval", "--set", str(data), "--errors", "5"])
+    args = _parser().parse_args(["themes", "eval", "--set", str(data), "--errors", "5", "--classifier", "off"])
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "themes micro  P=1.000 R=0.667 F1=0.800" in out
@@ -350,11 +351,31 @@ def test_cli_eval_missing_file_is_one_clear_error(capsys: pytest.CaptureFixture[
 
 
 def test_independent_set_held_half_and_no_false_leave_intent(analyzer: ThemeAnalyzer) -> None:
-    """Second-annotator check (tests/data/themes/README.md): the even ids were never used for tuning.
-    A floor against regressions, not the issue target (which the project's own eval set carries)."""
-    examples = load_examples(dataset_path("independent"))
-    report = evaluate(examples, analyzer)
-    held = [e for e in examples if int(e.id.split("-")[1]) % 2 == 0]
-    assert len(examples) == 360 and len(held) == 180
+    """Second-annotator check (tests/data/themes/README.md): the held-out half was never used for tuning.
+    A floor against regressions of the term matcher alone (the hybrid is tested in test_theme_classifier)."""
+    held = load_examples(dataset_path("independent"))
+    dev = load_examples(dataset_path("independent-dev"))
+    assert len(held) == 180 and len(dev) == 180
+    assert all(int(e.id.split("-")[1]) % 2 == 0 for e in held)
     assert evaluate(held, analyzer).theme_micro.f1 >= 0.62
-    assert report.leave.fp == 0  # parental leave, leavers in a newsletter, staying late: never leave intent
+    for half in (held, dev):  # parental leave, leavers in a newsletter, staying late: never leave intent
+        assert evaluate(half, analyzer).leave.fp == 0
+
+
+def test_held_out_independent_labels_are_reproducible_by_a_second_annotator() -> None:
+    """A third session labelled the held-out half again, blind to the first labels and the term lists
+    (tests/data/themes/README.md): the two annotators agree at micro-F1 0.935, so the set's labels are
+    a fair target and the matcher/classifier gap to them is real."""
+    import json
+
+    from pipeline.themes.evaluate import PRF
+    from pipeline.themes.taxonomy import THEME_IDS
+
+    first = {e.id: e.themes for e in load_examples(dataset_path("independent"))}
+    path = dataset_path("independent").with_name("independent_second_annotator.jsonl")
+    second = {r["id"]: set(r["themes"]) for r in map(json.loads, path.read_text(encoding="utf-8").splitlines())}
+    assert second.keys() == first.keys() and all(set(t) <= set(THEME_IDS) for t in second.values())
+    tp = sum(len(first[i] & second[i]) for i in first)
+    fp = sum(len(second[i] - first[i]) for i in first)
+    fn = sum(len(first[i] - second[i]) for i in first)
+    assert PRF(tp, fp, fn).f1 == pytest.approx(0.935, abs=0.001)

@@ -26,8 +26,8 @@ from pipeline.nlp.heads import expected_calibration_error
 from pipeline.nlp.sentiment_data import NEU, POS, EvalSet, eval_sets
 
 CARDS_DIR = REPO_ROOT / "models" / "cards"
-DEFAULT_EVAL_MODELS = ("e5-small-sentiment", "e5-small-sentiment-fp32", "e5-small-sentiment-int8", "e5-small-sentiment-ft",
-                       "afinn-lexicon")
+DEFAULT_EVAL_MODELS = ("e5-small-sentiment", "e5-small-sentiment-fp32", "e5-small-sentiment-int8",
+                       "e5-small-sentiment-general", "e5-small-sentiment-ft", "afinn-lexicon")
 _BLOCK = re.compile(r"<!-- eval:begin -->.*?<!-- eval:end -->", re.S)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -25,6 +26,11 @@ from pipeline.config import REPO_ROOT
 NEG, NEU, POS = 0, 1, 2
 LABEL_IDS = {"negative": NEG, "neutral": NEU, "positive": POS}
 HR_EXAMPLES = REPO_ROOT / "models" / "training" / "hr_examples.csv"
+# Workplace posts written for the theme classifier (theme_examples_<lang>.jsonl) and, separately, their
+# sentiment read by another annotator who saw neither the themes nor any model output.
+WORKPLACE_POSTS = {lang: (REPO_ROOT / "models" / "training" / f"theme_examples_{lang}.jsonl",
+                          REPO_ROOT / "models" / "training" / f"sentiment_labels_theme_examples_{lang}.csv")
+                   for lang in ("da", "en")}
 EMPLOYER_AUDIT = REPO_ROOT / "models" / "evaluation" / "employer_label_audit.csv"
 UCI_EVAL_SHARE = 0.30
 EMPLOYER_EVAL_SHARE = 0.15
@@ -155,6 +161,21 @@ def hr_examples(files: tuple[Path, ...] | None = None) -> list[Example]:
         with path.open(newline="", encoding="utf-8") as f:
             out += [Example(_clean(r["text"]), r["lang"], LABEL_IDS[r["label"]], f"hr-{r['lang']}")
                     for r in csv.DictReader(f)]
+    return out
+
+
+def workplace_posts() -> list[Example]:
+    """The theme-classifier posts with their separately annotated sentiment (source ``hr-posts-<lang>``)."""
+    out: list[Example] = []
+    for lang, (posts_path, labels_path) in WORKPLACE_POSTS.items():
+        with labels_path.open(newline="", encoding="utf-8") as f:
+            labels = {r["id"]: r["label"] for r in csv.DictReader(f)}
+        with posts_path.open(encoding="utf-8") as f:
+            posts = [json.loads(line) for line in f if line.strip()]
+        missing = [p["id"] for p in posts if p["id"] not in labels]
+        if missing:
+            raise ValueError(f"{labels_path.name}: no sentiment label for {len(missing)} posts, e.g. {missing[0]}")
+        out += [Example(_clean(p["text"]), lang, LABEL_IDS[labels[p["id"]]], f"hr-posts-{lang}") for p in posts]
     return out
 
 

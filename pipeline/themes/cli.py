@@ -18,6 +18,7 @@ examples:
   stemning themes eval --set dev --errors 20
   stemning themes eval --set my_posts.jsonl --lang-from auto
   stemning themes eval --speed             # also measure texts/s
+  stemning themes eval --set independent --classifier off   # term matcher alone, for comparison
 """
 
 
@@ -37,6 +38,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     explain.add_argument("text", help="the text to analyse (quote it)")
     explain.add_argument("--lang", default="auto", choices=["auto", "da", "en", "both"],
                          help="language of the text; auto = detect with lingua (default: auto)")
+    _classifier_option(explain)
     explain.set_defaults(func=cmd_explain)
 
     evaluate = sub.add_parser(
@@ -45,13 +47,27 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
         epilog=EVAL_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     evaluate.add_argument("--set", dest="dataset", default="eval",
                           help="'eval' (held out, default), 'dev' (used for tuning), 'independent' (written and labelled "
-                               "by others than the term lists' author) or a path to a JSONL file")
+                               "by others than the term lists' author; held out), 'independent-dev' (its other "
+                               "half, used for tuning) or a path to a JSONL file")
     evaluate.add_argument("--lang-from", choices=["data", "auto"], default="data",
                           help="use each post's labelled language (default) or detect it")
     evaluate.add_argument("--errors", type=int, default=0, metavar="N",
                           help="also list the first N misclassified posts with their evidence")
     evaluate.add_argument("--speed", action="store_true", help="also measure throughput (texts/s)")
+    _classifier_option(evaluate)
     evaluate.set_defaults(func=cmd_eval)
+
+
+def _classifier_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--classifier", choices=["e5", "off"], default=None,
+                        help="e5 = term matcher + learned sentence classifier (hybrid), off = term matcher only "
+                             "(default: the STEMNING_THEME_CLASSIFIER setting)")
+
+
+def _analyzer(choice: str | None):  # noqa: ANN202 - ThemeAnalyzer (spaCy imported lazily)
+    from pipeline.themes.matcher import ThemeAnalyzer, get_analyzer
+
+    return get_analyzer() if choice is None else ThemeAnalyzer(classifier=choice)
 
 
 def _resolve_lang(text: str, lang: str) -> tuple[str | None, str]:
@@ -81,7 +97,10 @@ def format_explanation(text: str, result, how: str = "") -> str:  # noqa: ANN001
         lines.append(f"  themes: {', '.join(sent.themes) or '(none)'}{flag}")
         for m in (m for m in result.matches if m.sentence == i):
             label = tax.label(m.theme, "en")
-            lines.append(f"    {m.theme:<18} {m.text!r} <- term {m.term!r} by {m.rule} ({label})")
+            if m.rule == "classifier":
+                lines.append(f"    {m.theme:<18} classifier p={m.p:.2f} ({label})")
+            else:
+                lines.append(f"    {m.theme:<18} {m.text!r} <- term {m.term!r} by {m.rule} ({label})")
         for s in (s for s in result.leave_signals if s.sentence == i):
             lines.append(f"    leave trigger {s.text!r} ({s.mode}; subject {s.subject}"
                          + (f" '{s.subject_word}'" if s.subject_word else "") + f"): {s.reason}")
@@ -91,21 +110,18 @@ def format_explanation(text: str, result, how: str = "") -> str:  # noqa: ANN001
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from pipeline.themes.matcher import get_analyzer
-
     lang, how = _resolve_lang(args.text, args.lang)
-    result = get_analyzer().analyse_one(args.text, lang)
+    result = _analyzer(args.classifier).analyse_one(args.text, lang)
     print(format_explanation(args.text, result, how))
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from pipeline.themes.evaluate import dataset_path, format_report, load_examples, score, throughput
-    from pipeline.themes.matcher import get_analyzer
 
     path = dataset_path(args.dataset)
     if not path.is_file():
-        print(f"error: evaluation set {path} not found; use --set eval|dev|independent or a JSONL file path", file=sys.stderr)
+        print(f"error: evaluation set {path} not found; use --set eval|dev|independent|independent-dev or a JSONL file path", file=sys.stderr)
         return 2
     try:
         examples = load_examples(path)
@@ -117,10 +133,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from pipeline.nlp.langid import detect_languages
 
         langs = [lang if lang != "other" else None for lang, _ in detect_languages([e.text for e in examples])]
-    analyzer = get_analyzer()
+    analyzer = _analyzer(args.classifier)
     results = analyzer.analyse([e.text for e in examples], langs, progress=True)
     report = score(examples, results)
-    print(format_report(report, f"{path.name} (languages: {args.lang_from})"))
+    print(format_report(report, f"{path.name} (languages: {args.lang_from}; classifier: {analyzer.classifier})"))
     for example, result in report.errors[: args.errors]:
         fp, fn = sorted(set(result.themes) - example.themes), sorted(example.themes - set(result.themes))
         leave = "" if result.leave_intent == example.leave_intent else \
@@ -129,11 +145,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"    false themes: {fp or '-'}  missed themes: {fn or '-'}{leave}")
         for m in result.matches:
             if m.theme in fp:
-                print(f"    evidence for {m.theme}: {m.text!r} <- {m.term!r} ({m.rule})")
+                source = f"classifier p={m.p:.2f}" if m.rule == "classifier" else f"{m.term!r} ({m.rule})"
+                print(f"    evidence for {m.theme}: {m.text!r} <- {source}")
         if leave:
             for s in result.leave_signals:
                 print(f"    trigger {s.text!r}: {s.reason}")
     if args.speed:
-        rate = throughput([e.text for e in examples], [e.lang for e in examples], analyzer)
-        print(f"\nthroughput: {rate:,.0f} texts/s (labelled languages, batches of {analyzer.batch_size})")
+        # The encoder is ~100x slower than the term matcher: time fewer repetitions when it runs.
+        min_texts = 5000 if analyzer.classifier == "off" else 1000
+        rate = throughput([e.text for e in examples], [e.lang for e in examples], analyzer, min_texts=min_texts)
+        print(f"\nthroughput: {rate:,.0f} texts/s (labelled languages, batches of {analyzer.batch_size}, "
+              f"classifier: {analyzer.classifier})")
     return 0

@@ -82,9 +82,15 @@ def load_examples(path: Path | str) -> list[Example]:
     return rows
 
 
+# eval: held out; dev: tuning; independent: another session's posts, a third session's labels, held out;
+# independent-dev: the other half of those posts (used to widen the terms and to train the classifier).
+PACKAGED_SETS = ("eval", "dev", "independent", "independent-dev")
+
+
 def dataset_path(name: str) -> Path:
-    """``eval`` / ``dev`` / ``independent`` -> the packaged set; anything else is taken as a file path."""
-    return DATA_DIR / f"{name}.jsonl" if name in {"eval", "dev", "independent"} else Path(name)
+    """A packaged set (``PACKAGED_SETS``; ``independent-dev`` -> ``independent_dev.jsonl``); anything else is
+    taken as a file path."""
+    return DATA_DIR / f"{name.replace('-', '_')}.jsonl" if name in PACKAGED_SETS else Path(name)
 
 
 def _count(gold: list[frozenset[str]], pred: list[set[str]], labels: Sequence[str]) -> PRF:

@@ -13,6 +13,10 @@ language still gets every theme either lexicon recognises.
 
 Themes are attributed per sentence (``ThemeResult.sentences``) so sentence-level sentiment can be
 attributed to the themes of that sentence; the post's themes are the union.
+
+Hybrid (``STEMNING_THEME_CLASSIFIER=e5``): a learned classifier (``classifier.py``) scores every sentence of
+the matcher's segmentation and adds each theme whose probability reaches its threshold, recorded as a
+``ThemeMatch`` with rule "classifier" and its probability ``p`` (the sentence is its evidence).
 """
 
 from __future__ import annotations
@@ -36,30 +40,34 @@ from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 from spacy.util import compile_prefix_regex
 
+from pipeline.themes.classifier import classifier_setting, get_classifier
 from pipeline.themes.leave import LeaveSignal, SentenceContext, assess_trigger, is_emoji
-from pipeline.themes.taxonomy import LANGS, NearRule, Taxonomy, TermSet, load_taxonomy
+from pipeline.themes.taxonomy import LANGS, THEME_IDS, NearRule, Taxonomy, TermSet, load_taxonomy
 
 PLACEHOLDER = r"\[[A-Za-z][A-Za-z_]*\]"
 _FULL_PLACEHOLDER = re.compile(rf"^{PLACEHOLDER}$")
 BOTH = "da+en"
 
 # Lower wins when one (theme, span) is found by several rules; "exact" rules may suppress other themes.
-_RULE_PRIORITY = {"word": 0, "cased": 1, "lemma": 2, "leave_trigger": 3, "head": 4, "prefix": 5, "near": 6}
+_RULE_PRIORITY = {"word": 0, "cased": 1, "lemma": 2, "leave_trigger": 3, "head": 4, "prefix": 5, "near": 6,
+                  "classifier": 7}
 _EXACT_RULES = frozenset({"word", "cased", "lemma", "leave_trigger"})
 _COMPOUND_RULES = frozenset({"head", "prefix"})
 
 
 @dataclass(frozen=True, slots=True)
 class ThemeMatch:
-    """One piece of evidence for a theme: ``term`` from the taxonomy matched ``text`` by ``rule``."""
+    """One piece of evidence for a theme: ``term`` from the taxonomy matched ``text`` by ``rule``; for rule
+    "classifier", ``text`` is the whole sentence and ``p`` the classifier's probability."""
 
     theme: str
     term: str
     text: str
     start_char: int
     end_char: int
-    rule: str  # word | lemma | cased | head | prefix | near | leave_trigger
+    rule: str  # word | lemma | cased | head | prefix | near | leave_trigger | classifier
     sentence: int
+    p: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,9 +495,11 @@ def normalise_lang(lang: str | None) -> str:
 class ThemeAnalyzer:
     """Detect themes and leave intent in batches of texts. Pipelines are built lazily per language."""
 
-    def __init__(self, taxonomy: Taxonomy | None = None, batch_size: int = 256) -> None:
+    def __init__(self, taxonomy: Taxonomy | None = None, batch_size: int = 256, classifier: str | None = None) -> None:
+        """``classifier``: "e5" (hybrid) or "off" (term matcher only); default: ``STEMNING_THEME_CLASSIFIER``."""
         self.taxonomy = taxonomy or load_taxonomy()
         self.batch_size = batch_size
+        self.classifier = classifier_setting(classifier)
         self._matchers: dict[str, _LanguageMatcher] = {}
 
     def matcher(self, lang: str) -> _LanguageMatcher:
@@ -523,7 +533,30 @@ class ThemeAnalyzer:
                     bar.update(1)
         if bar is not None:
             bar.close()
+        if self.classifier == "e5" and texts:
+            return self._add_classifier_themes([t if isinstance(t, str) else "" for t in texts], results)  # type: ignore[arg-type]
         return results  # type: ignore[return-value]
+
+    def _add_classifier_themes(self, texts: Sequence[str], results: list[ThemeResult]) -> list[ThemeResult]:
+        """Score every sentence in one batch; add (and, with a veto level, drop term hits of) themes."""
+        clf = get_classifier()
+        spans = [(i, j, s.start_char, s.end_char) for i, r in enumerate(results) for j, s in enumerate(r.sentences)]
+        proba = clf.predict_proba([texts[i][a:b] for i, _, a, b in spans])
+        row = {(i, j): n for n, (i, j, _, _) in enumerate(spans)}
+        added: dict[int, list[ThemeMatch]] = defaultdict(list)
+        for (i, j, a, b), p_row, decided in zip(spans, proba, clf.decide(proba), strict=True):
+            added[i] += [ThemeMatch(THEME_IDS[k], "classifier", texts[i][a:b], a, b, "classifier", j, round(float(p_row[k]), 3))
+                         for k in numpy.flatnonzero(decided)]
+        out = []
+        for i, r in enumerate(results):
+            kept = [m for m in r.matches if m.rule == "leave_trigger"
+                    or proba[row[i, m.sentence], THEME_IDS.index(m.theme)] >= clf.veto]
+            if not added[i] and len(kept) == len(r.matches):
+                out.append(r)
+                continue
+            bounds = [(s.start_char, s.end_char) for s in r.sentences]
+            out.append(_assemble(r.lang, bounds, kept + added[i], list(r.leave_signals)))
+        return out
 
     def analyse_one(self, text: str, lang: str | None = None) -> ThemeResult:
         return self.analyse([text], [lang])[0]

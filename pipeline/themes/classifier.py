@@ -1,0 +1,272 @@
+"""Learned HR theme classifier: per-sentence theme probabilities from frozen e5-small sentence embeddings.
+
+The term matcher (``matcher.py``) finds themes named by a term; this head catches implicit mentions
+("haven't had a weekend off since August" = workload). It is one logistic unit per theme (14,
+``THEME_IDS`` order) on e5 features like the sentiment head's: hidden states of multilingual-e5-small
+(which ones: the head's metadata, chosen by CV; v1 reads 6, 8, 10, 12), each mean-pooled and
+L2-normalised, concatenated. A head may also read character n-gram TF-IDF features (``CharTfidf``:
+Danish compounds and chat spellings that e5 and the terms miss); whether it does is chosen by CV, and its
+vocabulary, idf and weights are stored in the head. The head file
+(``models/heads/themes-e5-small-v1.npz`` + ``.json``) also stores one decision threshold per theme,
+chosen by cross-validation on the training data (``pipeline.themes.train_classifier``).
+
+The encoder is shared with the sentiment model when that is the same e5 rebuild without adapters (no
+second copy in memory); otherwise the default ``e5-small-sentiment`` model's encoder is used, which the
+model registry caches process-wide. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from pipeline.config import REPO_ROOT, THEME_CLASSIFIERS, get_settings
+from pipeline.themes.taxonomy import THEME_IDS
+
+DEFAULT_THEME_HEAD = REPO_ROOT / "models" / "heads" / "themes-e5-small-v1.npz"
+CLASSIFIER_CHOICES: tuple[str, ...] = THEME_CLASSIFIERS
+_FALLBACK_MODEL = "e5-small-sentiment"
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))  # overflow-free logistic
+
+
+NGRAM_RANGE = (2, 5)
+
+
+def char_ngrams(text: str, ngram_range: tuple[int, int] = NGRAM_RANGE) -> list[str]:
+    """Character n-grams inside word boundaries of the lower-cased text: each whitespace-separated word is
+    padded with one space on either side, and every n-gram of each length in ``ngram_range`` (inclusive)
+    that fits in the padded word is taken, in order."""
+    lo, hi = ngram_range
+    grams: list[str] = []
+    for word in text.lower().split():
+        padded = f" {word} "
+        for n in range(lo, min(hi, len(padded)) + 1):
+            grams.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return grams
+
+
+def ngram_counts(texts: Sequence[str], index: dict[str, int]) -> sp.csr_matrix:
+    """(n, len(index)) raw counts of the n-grams of ``index``; others are ignored."""
+    indptr, indices, data = [0], [], []
+    for text in texts:
+        row: dict[int, int] = {}
+        for g in char_ngrams(text):
+            j = index.get(g)
+            if j is not None:
+                row[j] = row.get(j, 0) + 1
+        cols = sorted(row)
+        indices.extend(cols)
+        data.extend(row[j] for j in cols)
+        indptr.append(len(indices))
+    return sp.csr_matrix((np.array(data, dtype=np.float64), np.array(indices, dtype=np.int64),
+                          np.array(indptr, dtype=np.int64)), shape=(len(texts), len(index)))
+
+
+def tfidf_from_counts(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear tf (1 + ln count) times idf, each row L2-normalised (an all-zero row stays zero)."""
+    x = sp.csr_matrix(counts, dtype=np.float64, copy=True)
+    x.data = (1.0 + np.log(x.data)) * idf[x.indices]
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    x.data /= np.repeat(np.where(norms > 0, norms, 1.0), np.diff(x.indptr))
+    return x
+
+
+@dataclass(frozen=True)
+class CharTfidf:
+    """Character n-gram TF-IDF featuriser (char_wb 2-5-grams of lower-cased text, sublinear tf, smooth idf,
+    L2-normalised rows). Deterministic: the vocabulary is sorted, ties in the cap are broken by the n-gram."""
+
+    vocabulary: tuple[str, ...]
+    idf: np.ndarray  # (len(vocabulary),)
+
+    @classmethod
+    def fit_counts(cls, counts: sp.csr_matrix, grams: Sequence[str], min_df: int = 2,
+                   max_features: int = 50_000) -> tuple[CharTfidf, np.ndarray]:
+        """From raw counts of training units over all n-grams ``grams`` (sorted): keep n-grams in >= ``min_df``
+        units, the ``max_features`` most frequent; returns the featuriser and the kept columns (sorted)."""
+        df = np.asarray((counts > 0).sum(axis=0)).ravel()
+        eligible = np.flatnonzero(df >= min_df)
+        if len(eligible) > max_features:  # stable sort by -df keeps the alphabetical order among equals
+            eligible = np.sort(eligible[np.argsort(-df[eligible], kind="stable")[:max_features]])
+        idf = np.log((1.0 + counts.shape[0]) / (1.0 + df[eligible])) + 1.0
+        return cls(tuple(grams[j] for j in eligible), idf), eligible
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], min_df: int = 2, max_features: int = 50_000) -> CharTfidf:
+        grams = sorted({g for t in texts for g in char_ngrams(t)})
+        return cls.fit_counts(ngram_counts(texts, {g: j for j, g in enumerate(grams)}), grams, min_df,
+                              max_features)[0]
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        return tfidf_from_counts(ngram_counts(texts, _vocabulary_index(self.vocabulary)), self.idf)
+
+
+@cache
+def _vocabulary_index(vocabulary: tuple[str, ...]) -> dict[str, int]:
+    return {g: j for j, g in enumerate(vocabulary)}
+
+
+@dataclass
+class ThemeHead:
+    """One-vs-rest logistic regressions on standardised e5 features (and, when the head has them, character
+    n-gram TF-IDF features), plus per-theme thresholds."""
+
+    weight: np.ndarray  # (14, d); d = 0 when the head reads no e5 features
+    bias: np.ndarray  # (14,)
+    mean: np.ndarray  # (d,)
+    scale: np.ndarray  # (d,)
+    thresholds: np.ndarray  # (14,) probability at or above which the classifier adds the theme
+    meta: dict[str, Any] = field(default_factory=dict)
+    tfidf: CharTfidf | None = None
+    tfidf_weight: np.ndarray | None = None  # (14, len(tfidf.vocabulary))
+
+    @property
+    def layers(self) -> tuple[int, ...]:
+        return tuple(self.meta.get("layers", (8, 12)))
+
+    @property
+    def uses_e5(self) -> bool:
+        return self.weight.shape[1] > 0
+
+    @property
+    def sha256(self) -> str:
+        return str(self.meta.get("npz_sha256", ""))
+
+    def predict_proba(self, features: np.ndarray | None, texts: Sequence[str] | None = None) -> np.ndarray:
+        """``features``: e5 features (None when the head reads none); ``texts``: needed when it reads TF-IDF."""
+        if self.uses_e5:
+            x = (np.asarray(features, dtype=np.float64) - self.mean) / self.scale
+            z = x @ self.weight.T + self.bias
+        else:
+            z = np.tile(self.bias, (len(texts or ()), 1))
+        if self.tfidf is not None and self.tfidf_weight is not None:
+            if texts is None:
+                raise ValueError("this theme head reads character n-grams: pass the texts")
+            z = z + self.tfidf.transform(texts) @ self.tfidf_weight.T
+        return sigmoid(z)
+
+    def save(self, path: Path) -> str:
+        """Write ``<path>.npz`` (arrays, byte-stable) + ``<path>.json`` (metadata); returns the npz sha256."""
+        from pipeline.nlp.heads import _write_npz, sha256_file
+
+        path = Path(path).with_suffix(".npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = {"weight": self.weight, "bias": self.bias, "mean": self.mean, "scale": self.scale,
+                  "thresholds": self.thresholds}
+        if self.tfidf is not None and self.tfidf_weight is not None:
+            arrays |= {"tfidf_weight": self.tfidf_weight, "tfidf_idf": self.tfidf.idf}
+        arrays = {k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}
+        if self.tfidf is not None:  # n-grams never hold a newline (words are split on whitespace)
+            arrays["tfidf_vocabulary"] = np.frombuffer("\n".join(self.tfidf.vocabulary).encode(), dtype=np.uint8)
+        _write_npz(path, arrays)
+        digest = sha256_file(path)
+        meta = {**self.meta, "themes": list(THEME_IDS), "npz_sha256": digest}
+        path.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        self.meta = meta
+        return digest
+
+    @classmethod
+    def load(cls, path: Path) -> ThemeHead:
+        from pipeline.nlp.heads import sha256_file
+
+        path = Path(path).with_suffix(".npz")
+        if not path.is_file():
+            raise FileNotFoundError(f"no theme classifier head at {path} (train one with "
+                                    "`python -m pipeline.themes.train_classifier`)")
+        with np.load(path) as z:
+            vocabulary = z["tfidf_vocabulary"].tobytes().decode() if "tfidf_vocabulary" in z.files else None
+            arrays = {k: z[k].astype(np.float64) for k in z.files if k != "tfidf_vocabulary"}
+        meta_path = path.with_suffix(".json")
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        if tuple(meta.get("themes", THEME_IDS)) != THEME_IDS:
+            raise ValueError(f"{path}: head was trained for themes {meta.get('themes')}, expected {THEME_IDS}")
+        meta["npz_sha256"] = sha256_file(path)
+        tfidf = None if vocabulary is None else CharTfidf(tuple(vocabulary.split("\n")), arrays["tfidf_idf"])
+        return cls(arrays["weight"], arrays["bias"], arrays["mean"], arrays["scale"], arrays["thresholds"], meta,
+                   tfidf, arrays.get("tfidf_weight"))
+
+
+class ThemeClassifier:
+    """Per-sentence theme probabilities, shape (n, 14) in ``THEME_IDS`` order."""
+
+    def __init__(self, head: ThemeHead, encoder: Any) -> None:  # encoder: pipeline.nlp.transformer.E5Encoder
+        self.head = head
+        self.encoder = encoder
+
+    @property
+    def veto(self) -> float:
+        """A term hit (not a leave-intent trigger) is dropped where the classifier's p is below this (0: never)."""
+        return float(self.head.meta.get("veto", 0.0))
+
+    @property
+    def version(self) -> str:
+        return f"themes-e5-{self.head.sha256[:10]}"
+
+    def features(self, texts: Sequence[str]) -> np.ndarray | None:
+        """e5 features of ``texts`` (None when the head reads none: no forward pass)."""
+        return self.encoder.embed(list(texts), layers=self.head.layers) if self.head.uses_e5 else None
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Blank texts get probability 0 for every theme (no forward pass)."""
+        out = np.zeros((len(texts), len(THEME_IDS)))
+        idx = [i for i, t in enumerate(texts) if t.strip()]
+        if idx:
+            kept = [texts[i] for i in idx]
+            out[idx] = self.head.predict_proba(self.features(kept), kept)
+        return out
+
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        """Boolean (n, 14): which themes the classifier adds."""
+        return proba >= self.head.thresholds
+
+
+def shared_encoder(head: ThemeHead) -> Any:
+    """The sentiment model's encoder when it computes the features the head was trained on (same weights,
+    no LoRA adapters, not int8); else the default e5 model's (cached by the model registry)."""
+    from pipeline.nlp.base import get_model
+    from pipeline.nlp.transformer import E5SentimentModel
+
+    model = get_model(get_settings().sentiment_model)
+    tag = str(head.meta.get("weights_tag", ""))
+    reusable = (isinstance(model, E5SentimentModel) and not model.head.adapters
+                and model.encoder.precision != "int8" and model.model_version.startswith(tag))
+    if not reusable:
+        model = get_model(_FALLBACK_MODEL)
+    return model.encoder  # type: ignore[attr-defined]
+
+
+def classifier_setting(value: str | None = None) -> str:
+    """``value`` or the ``STEMNING_THEME_CLASSIFIER`` setting, checked."""
+    choice = value or get_settings().theme_classifier
+    if choice not in CLASSIFIER_CHOICES:
+        raise ValueError(f"theme classifier must be one of {', '.join(CLASSIFIER_CHOICES)} (got {choice!r})")
+    return choice
+
+
+@cache
+def head_sha256(path: Path = DEFAULT_THEME_HEAD) -> str:
+    from pipeline.nlp.heads import sha256_file
+
+    return sha256_file(path)
+
+
+def classifier_version(value: str | None = None) -> str:
+    """``off`` or ``themes-e5-<head hash>``, without loading the encoder (for cache keys)."""
+    return "off" if classifier_setting(value) == "off" else f"themes-e5-{head_sha256()[:10]}"
+
+
+@cache
+def get_classifier(path: Path = DEFAULT_THEME_HEAD) -> ThemeClassifier:
+    """Process-wide classifier with the committed head."""
+    head = ThemeHead.load(path)
+    return ThemeClassifier(head, shared_encoder(head))

@@ -1,0 +1,165 @@
+"""The learned theme classifier and the hybrid (term matcher + classifier): real encoder, real committed head."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.themes.classifier import (
+    DEFAULT_THEME_HEAD,
+    CharTfidf,
+    ThemeClassifier,
+    ThemeHead,
+    char_ngrams,
+    classifier_version,
+    get_classifier,
+)
+from pipeline.themes.evaluate import DATA_DIR
+from pipeline.themes.matcher import ThemeAnalyzer
+from pipeline.themes.taxonomy import THEME_IDS
+from pipeline.themes.train_classifier import TEST_SETS, load_training, train
+
+IMPLICIT_WORKLOAD = [
+    ("en", "Haven't had a weekend off since August."),
+    ("da", "Vi er tre mand til at løse det, der plejede at være seks menneskers arbejde."),
+]
+
+
+@pytest.fixture(scope="module")
+def hybrid(e5_model) -> ThemeAnalyzer:  # noqa: ANN001 - the session's sentiment model (loads the encoder once)
+    return ThemeAnalyzer(classifier="e5")
+
+
+@pytest.fixture(scope="module")
+def matcher_only() -> ThemeAnalyzer:
+    return ThemeAnalyzer(classifier="off")
+
+
+def test_classifier_reuses_the_sentiment_models_encoder(hybrid: ThemeAnalyzer, e5_model) -> None:  # noqa: ANN001
+    clf = get_classifier()
+    assert clf.encoder is e5_model.encoder  # one encoder per process
+    proba = clf.predict_proba(["Lønnen er for lav.", "   ", "The VPN drops every hour."])
+    assert proba.shape == (3, len(THEME_IDS)) and np.all(proba[1] == 0)
+    assert proba[0, THEME_IDS.index("pay")] > 0.5 and proba[2, THEME_IDS.index("tools")] > 0.5
+
+
+@pytest.mark.parametrize(("lang", "text"), IMPLICIT_WORKLOAD, ids=[lg for lg, _ in IMPLICIT_WORKLOAD])
+def test_implicit_workload_comes_from_the_classifier(hybrid: ThemeAnalyzer, matcher_only: ThemeAnalyzer,
+                                                     lang: str, text: str) -> None:
+    assert "workload" not in matcher_only.analyse_one(text, lang).themes  # no term names it
+    result = hybrid.analyse_one(text, lang)
+    assert "workload" in result.themes and "workload" in result.sentences[0].themes
+    evidence = [m for m in result.matches if m.theme == "workload"]
+    assert evidence and all(m.rule == "classifier" and m.p is not None and m.p >= 0.5 for m in evidence)
+
+
+def test_off_is_exactly_the_term_matcher(hybrid: ThemeAnalyzer, matcher_only: ThemeAnalyzer) -> None:
+    examples = [json.loads(line) for line in (DATA_DIR / "dev.jsonl").read_text(encoding="utf-8").splitlines()[:40]]
+    texts, langs = [e["text"] for e in examples], [e["lang"] for e in examples]
+    off, on = matcher_only.analyse(texts, langs), hybrid.analyse(texts, langs)
+    assert not any(m.rule == "classifier" for r in off for m in r.matches)
+    assert any(m.rule == "classifier" for r in on for m in r.matches)
+    veto = get_classifier().veto
+    for a, b in zip(off, on, strict=True):
+        assert a.leave_intent == b.leave_intent and a.leave_signals == b.leave_signals  # leave intent: rules only
+        assert [(s.start_char, s.end_char) for s in a.sentences] == [(s.start_char, s.end_char) for s in b.sentences]
+        if veto == 0:
+            assert [m for m in b.matches if m.rule != "classifier"] == a.matches
+            assert set(a.themes) <= set(b.themes)
+
+
+def test_setting_selects_the_classifier(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.nlp.themes_run import taxonomy_version
+
+    monkeypatch.setenv("STEMNING_THEME_CLASSIFIER", "off")
+    assert ThemeAnalyzer().classifier == "off" and taxonomy_version().endswith("+off")
+    monkeypatch.setenv("STEMNING_THEME_CLASSIFIER", "e5")
+    head = ThemeHead.load(DEFAULT_THEME_HEAD)
+    assert ThemeAnalyzer().classifier == "e5" and classifier_version() == f"themes-e5-{head.sha256[:10]}"
+    assert taxonomy_version().endswith(f"+themes-e5-{head.sha256[:10]}")
+    with pytest.raises(ValueError, match="e5, off"):
+        ThemeAnalyzer(classifier="bert")
+
+
+def test_explain_shows_classifier_evidence(hybrid: ThemeAnalyzer, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipeline.themes.cli import register_cli
+
+    parser = argparse.ArgumentParser(prog="stemning")
+    register_cli(parser.add_subparsers())
+    args = parser.parse_args(["themes", "explain", IMPLICIT_WORKLOAD[0][1], "--lang", "en", "--classifier", "e5"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "workload" in out and "classifier p=" in out
+
+
+def test_head_metadata_records_how_it_was_trained() -> None:
+    head = ThemeHead.load(DEFAULT_THEME_HEAD)
+    assert head.weight.shape == (len(THEME_IDS), 384 * len(head.layers)) and head.thresholds.shape == (len(THEME_IDS),)
+    if head.tfidf is not None:
+        assert head.tfidf_weight is not None
+        assert head.tfidf_weight.shape == (len(THEME_IDS), len(head.tfidf.vocabulary)) == (14, len(head.tfidf.idf))
+        assert head.meta["features"] in {"char-tfidf", "e5+char-tfidf"}
+    files = head.meta["training"]["files"]
+    assert "tests/data/themes/dev.jsonl" in files
+    assert not {"tests/data/themes/eval.jsonl", "tests/data/themes/independent.jsonl"} & set(files)
+    assert head.meta["cv"]["hybrid_micro_f1_nested"] > head.meta["cv"]["matcher_only_micro_f1"]
+
+
+def test_training_refuses_the_test_sets() -> None:
+    for path in TEST_SETS:
+        with pytest.raises(ValueError, match="test set"):
+            load_training([path])
+
+
+def test_training_is_deterministic(e5_model, tmp_path: Path) -> None:  # noqa: ANN001
+    subset = tmp_path / "subset.jsonl"
+    subset.write_text("\n".join((DATA_DIR / "dev.jsonl").read_text(encoding="utf-8").splitlines()[:60]) + "\n",
+                      encoding="utf-8")
+    cache = tmp_path / "features.npz"
+    quick = {"layer_sets": [(8, 12)], "l2_grid": [1000.0], "tfidf_families": [(True, 1536.0)], "progress": False}
+    first = train(e5_model.encoder, [subset], cache=cache, **quick)
+    second = train(e5_model.encoder, [subset], cache=cache, **quick)  # same features: same fit
+    a, b = first.save(tmp_path / "a.npz"), second.save(tmp_path / "b.npz")
+    assert a == b
+    assert first.meta["training"]["posts"] == 60 and first.meta["cv"]["folds"] == 5
+
+    assert set(first.meta["cv"]["best_per_feature_family"]) == {"e5", "e5+tfidf(w=1536)"}
+
+
+def test_char_tfidf_featuriser() -> None:
+    assert char_ngrams("Løn OK") == [" l", "lø", "øn", "n ", " lø", "løn", "øn ", " løn", "løn ", " løn ",
+                                     " o", "ok", "k ", " ok", "ok ", " ok "]
+    texts = ["Arbejdspres igen", "arbejdspres!", "højt pres"]
+    tfidf = CharTfidf.fit(texts)
+    assert tfidf.vocabulary == tuple(sorted(tfidf.vocabulary)) and CharTfidf.fit(texts).vocabulary == tfidf.vocabulary
+    # n-grams in >= 2 of the 3 texts: those of "arbejdspres" before its last character, and "pres"'s
+    assert {" arbe", "bejds", "dspre", "pres", "res"} <= set(tfidf.vocabulary)
+    assert not {"igen", "høj", "res!", "s!"} & set(tfidf.vocabulary)  # in one text only
+    idf = dict(zip(tfidf.vocabulary, tfidf.idf, strict=True))
+    assert idf["res"] == pytest.approx(1.0) and idf[" arbe"] == pytest.approx(np.log(4 / 3) + 1)  # smooth idf
+    x = tfidf.transform(["ARBEJDSPRES arbejdspres", "zzz", ""])
+    assert x.shape == (3, len(tfidf.vocabulary)) and x[1:].nnz == 0  # unknown n-grams are ignored
+    row = x[0].toarray().ravel()
+    assert np.linalg.norm(row) == pytest.approx(1.0)
+    j, k = tfidf.vocabulary.index(" arbe"), tfidf.vocabulary.index("res")
+    assert row[j] / row[k] == pytest.approx(idf[" arbe"] / idf["res"])  # sublinear tf: equal counts, idf decides
+
+
+def test_tfidf_head_round_trip_without_encoder(tmp_path: Path) -> None:
+    texts = ["Arbejdspresset er for højt", "arbejdspres hele tiden", "Lønnen er lav", "lønnen stiger ikke"]
+    tfidf = CharTfidf.fit(texts)
+    weight = np.cos(np.arange(len(THEME_IDS) * len(tfidf.vocabulary))).reshape(len(THEME_IDS), -1)
+    head = ThemeHead(np.zeros((len(THEME_IDS), 0)), np.linspace(-2, 0, len(THEME_IDS)), np.zeros(0), np.ones(0),
+                     np.full(len(THEME_IDS), 0.5), {"layers": []}, tfidf, weight)
+    digest = head.save(tmp_path / "h.npz")
+    loaded = ThemeHead.load(tmp_path / "h.npz")
+    assert loaded.tfidf is not None and loaded.tfidf.vocabulary == tfidf.vocabulary
+    assert loaded.save(tmp_path / "again.npz") == digest  # byte-stable
+    clf = ThemeClassifier(loaded, encoder=None)  # TF-IDF alone: no forward pass
+    proba = clf.predict_proba(["Arbejdspres!", " ", "helt ukendt"])
+    assert proba.shape == (3, len(THEME_IDS)) and np.all(proba[1] == 0)
+    np.testing.assert_allclose(proba[0], head.predict_proba(None, ["Arbejdspres!"])[0], atol=1e-5)
