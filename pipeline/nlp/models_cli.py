@@ -190,7 +190,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=fmt, epilog="examples:\n  stemning models eval\n"
                                     "  stemning models eval --models e5-small-sentiment afinn-lexicon --no-write")
     p.add_argument("--models", nargs="+", help="model ids (default: e5-small-sentiment at the configured "
-                                               "precision, its fp32 and int8 variants, afinn-lexicon)")
+                                               "precision, its fp32 and int8 variants, the general v2 head, the "
+                                               "fine-tuned model, afinn-lexicon)")
     p.add_argument("--no-write", action="store_true", help="print only; leave the model cards untouched")
     p.set_defaults(func=cmd_eval)
 
