@@ -47,32 +47,47 @@ class LinearHead:
 
     def save(self, path: Path) -> str:
         """Write ``<path>.npz`` (arrays) + ``<path>.json`` (metadata); returns the npz sha256."""
-        path = Path(path).with_suffix(".npz")
-        path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {"weight": self.weight.astype(np.float32), "bias": self.bias.astype(np.float32),
                   "mean": self.mean.astype(np.float32), "scale": self.scale.astype(np.float32),
                   "temperature": np.array([self.temperature], dtype=np.float32)}
         arrays.update({f"check_{k}": np.asarray(v, dtype=np.float32)
                        for k, v in self.meta.pop("_check_arrays", {}).items()})
         arrays.update({k: np.asarray(v, dtype=np.float16) for k, v in self.adapters.items()})
-        _write_npz(path, arrays)
-        digest = sha256_file(path)
-        meta = {**self.meta, "labels": list(LABELS), "npz_sha256": digest}
-        path.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+        digest, _ = write_head_files(path, arrays, {**self.meta, "labels": list(LABELS)})
         return digest
 
     @classmethod
     def load(cls, path: Path) -> LinearHead:
-        path = Path(path).with_suffix(".npz")
-        with np.load(path) as z:
-            arrays = {k: z[k].astype(np.float64) for k in z.files}
-        meta_path = path.with_suffix(".json")
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
-        meta["npz_sha256"] = sha256_file(path)
+        stored, meta = read_head_files(path)
+        arrays = {k: v.astype(np.float64) for k, v in stored.items()}
         meta["_check_arrays"] = {k[len("check_"):]: v for k, v in arrays.items() if k.startswith("check_")}
         adapters = {k: v.astype(np.float32) for k, v in arrays.items() if k.startswith("adapter.")}
         return cls(arrays["weight"], arrays["bias"], arrays["mean"], arrays["scale"],
                    float(arrays["temperature"][0]), meta, adapters)
+
+
+def write_head_files(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> tuple[str, dict]:
+    """Write ``<path>.npz`` (byte-stable) and ``<path>.json`` (``meta`` + the npz sha256); returns the digest
+    and the metadata written. Shared by every head file (sentiment and theme heads)."""
+    path = Path(path).with_suffix(".npz")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_npz(path, arrays)
+    digest = sha256_file(path)
+    meta = {**meta, "npz_sha256": digest}
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return digest, meta
+
+
+def read_head_files(path: Path) -> tuple[dict[str, np.ndarray], dict]:
+    """The stored arrays of ``<path>.npz`` and the metadata of ``<path>.json`` (empty if absent), with the
+    npz sha256 recomputed from the file."""
+    path = Path(path).with_suffix(".npz")
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta_path = path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    meta["npz_sha256"] = sha256_file(path)
+    return arrays, meta
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -166,16 +165,17 @@ def hr_examples(files: tuple[Path, ...] | None = None) -> list[Example]:
 
 def workplace_posts() -> list[Example]:
     """The theme-classifier posts with their separately annotated sentiment (source ``hr-posts-<lang>``)."""
+    from pipeline.themes.evaluate import load_examples  # the theme-set JSONL format, validated
+
     out: list[Example] = []
     for lang, (posts_path, labels_path) in WORKPLACE_POSTS.items():
         with labels_path.open(newline="", encoding="utf-8") as f:
             labels = {r["id"]: r["label"] for r in csv.DictReader(f)}
-        with posts_path.open(encoding="utf-8") as f:
-            posts = [json.loads(line) for line in f if line.strip()]
-        missing = [p["id"] for p in posts if p["id"] not in labels]
+        posts = load_examples(posts_path)
+        missing = [p.id for p in posts if p.id not in labels]
         if missing:
             raise ValueError(f"{labels_path.name}: no sentiment label for {len(missing)} posts, e.g. {missing[0]}")
-        out += [Example(_clean(p["text"]), lang, LABEL_IDS[labels[p["id"]]], f"hr-posts-{lang}") for p in posts]
+        out += [Example(_clean(p.text), lang, LABEL_IDS[labels[p.id]], f"hr-posts-{lang}") for p in posts]
     return out
 
 

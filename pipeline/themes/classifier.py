@@ -17,7 +17,6 @@ model registry caches process-wide. Nothing is downloaded.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -157,10 +156,8 @@ class ThemeHead:
 
     def save(self, path: Path) -> str:
         """Write ``<path>.npz`` (arrays, byte-stable) + ``<path>.json`` (metadata); returns the npz sha256."""
-        from pipeline.nlp.heads import _write_npz, sha256_file
+        from pipeline.nlp.heads import write_head_files
 
-        path = Path(path).with_suffix(".npz")
-        path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {"weight": self.weight, "bias": self.bias, "mean": self.mean, "scale": self.scale,
                   "thresholds": self.thresholds}
         if self.tfidf is not None and self.tfidf_weight is not None:
@@ -168,29 +165,23 @@ class ThemeHead:
         arrays = {k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}
         if self.tfidf is not None:  # n-grams never hold a newline (words are split on whitespace)
             arrays["tfidf_vocabulary"] = np.frombuffer("\n".join(self.tfidf.vocabulary).encode(), dtype=np.uint8)
-        _write_npz(path, arrays)
-        digest = sha256_file(path)
-        meta = {**self.meta, "themes": list(THEME_IDS), "npz_sha256": digest}
-        path.with_suffix(".json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        self.meta = meta
+        digest, self.meta = write_head_files(path, arrays, {**self.meta, "themes": list(THEME_IDS)})
         return digest
 
     @classmethod
     def load(cls, path: Path) -> ThemeHead:
-        from pipeline.nlp.heads import sha256_file
+        from pipeline.nlp.heads import read_head_files
 
         path = Path(path).with_suffix(".npz")
         if not path.is_file():
             raise FileNotFoundError(f"no theme classifier head at {path} (train one with "
                                     "`python -m pipeline.themes.train_classifier`)")
-        with np.load(path) as z:
-            vocabulary = z["tfidf_vocabulary"].tobytes().decode() if "tfidf_vocabulary" in z.files else None
-            arrays = {k: z[k].astype(np.float64) for k in z.files if k != "tfidf_vocabulary"}
-        meta_path = path.with_suffix(".json")
-        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        stored, meta = read_head_files(path)
+        raw_vocabulary = stored.pop("tfidf_vocabulary", None)
+        vocabulary = None if raw_vocabulary is None else raw_vocabulary.tobytes().decode()
+        arrays = {k: v.astype(np.float64) for k, v in stored.items()}
         if tuple(meta.get("themes", THEME_IDS)) != THEME_IDS:
             raise ValueError(f"{path}: head was trained for themes {meta.get('themes')}, expected {THEME_IDS}")
-        meta["npz_sha256"] = sha256_file(path)
         tfidf = None if vocabulary is None else CharTfidf(tuple(vocabulary.split("\n")), arrays["tfidf_idf"])
         return cls(arrays["weight"], arrays["bias"], arrays["mean"], arrays["scale"], arrays["thresholds"], meta,
                    tfidf, arrays.get("tfidf_weight"))

@@ -40,6 +40,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from pipeline.config import REPO_ROOT
+from pipeline.nlp import train_head as th
+from pipeline.nlp.heads import standardiser
 from pipeline.themes.classifier import (
     DEFAULT_THEME_HEAD,
     CharTfidf,
@@ -140,19 +142,11 @@ def _display_path(path: Path) -> str:
     return str(resolved.relative_to(REPO_ROOT)) if resolved.is_relative_to(REPO_ROOT) else str(resolved)
 
 
-def fingerprint(texts: Sequence[str]) -> str:
-    h = hashlib.sha256()
-    for t in texts:
-        h.update(t.encode())
-        h.update(b"\x00")
-    return h.hexdigest()[:16]
-
-
 def embed_corpus(encoder, corpus: Corpus, cache: Path | None = None,  # noqa: ANN001 - E5Encoder
                  progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Features of the whole posts and of the sentences (reusing ``cache`` when it holds exactly these)."""
     posts = [e.text for e in corpus.examples]
-    key = f"{fingerprint(posts)}:{fingerprint(corpus.sentences)}:{'+'.join(map(str, LAYERS))}"
+    key = f"{th.fingerprint(posts)}:{th.fingerprint(corpus.sentences)}:{'+'.join(map(str, LAYERS))}"
     if cache is not None and cache.is_file():
         with np.load(cache) as z:
             if str(z["key"]) == key:
@@ -205,21 +199,14 @@ def fit_platt(score: np.ndarray, y: np.ndarray, iters: int = 50) -> tuple[float,
     return float(a), float(c)
 
 
-def standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    return mean, np.where(scale < 1e-8, 1.0, scale)
-
-
 def linear_scores(arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], x: np.ndarray) -> np.ndarray:
     weight, bias, mean, scale = arrays
     return ((x - mean) / scale) @ weight.T + bias
 
 
 def select_layers(x_all: np.ndarray, layers: tuple[int, ...]) -> np.ndarray:
-    """Columns of ``layers`` from features embedded with ``LAYERS`` (equal width per layer, in that order)."""
-    d = x_all.shape[1] // len(LAYERS)
-    return np.hstack([x_all[:, LAYERS.index(k) * d : (LAYERS.index(k) + 1) * d] for k in layers])
+    """Columns of ``layers`` from features embedded with ``LAYERS``."""
+    return th.select_layers(x_all, layers, stored=LAYERS)
 
 
 def training_units(unit: str, posts: np.ndarray, corpus: Corpus, x_post: np.ndarray,
@@ -258,11 +245,14 @@ def out_of_fold(corpus: Corpus, x_post: np.ndarray, x_sent: np.ndarray, folds: n
         for l2, arrays in ridge_path(x, y, l2_grid).items():
             posts[l2][held_posts] = linear_scores(arrays, x_post[held_posts])
             sents[l2][held_sents] = linear_scores(arrays, x_sent[held_sents])
-    out = {}
-    for l2 in l2_grid:
-        platt = np.array([fit_platt(posts[l2][:, j], corpus.gold[:, j]) for j in range(n_themes)])
-        out[l2] = OutOfFold(posts[l2], sents[l2], platt)
-    return out
+    return _calibrated(corpus, posts, sents)
+
+
+def _calibrated(corpus: Corpus, posts: dict[float, np.ndarray], sents: dict[float, np.ndarray]) -> dict[float, OutOfFold]:
+    """Per L2: the out-of-fold scores with per-theme Platt calibration fitted on the post scores."""
+    return {l2: OutOfFold(posts[l2], sents[l2], np.array([fit_platt(posts[l2][:, j], corpus.gold[:, j])
+                                                          for j in range(len(THEME_IDS))]))
+            for l2 in posts}
 
 
 @dataclass(frozen=True)
@@ -344,11 +334,7 @@ def kernel_out_of_fold(corpus: Corpus, x_post: np.ndarray | None, x_sent: np.nda
         for l2, fit in fits.items():
             posts[l2][held_posts] = fit.scores(xp[held_posts], table.posts[np.flatnonzero(held_posts)])
             sents[l2][held_sents] = fit.scores(xs[held_sents], table.sentences[np.flatnonzero(held_sents)])
-    out = {}
-    for l2 in l2_grid:
-        platt = np.array([fit_platt(posts[l2][:, j], corpus.gold[:, j]) for j in range(n_themes)])
-        out[l2] = OutOfFold(posts[l2], sents[l2], platt)
-    return out
+    return _calibrated(corpus, posts, sents)
 
 
 # --- hybrid decisions and threshold choice ----------------------------------------------------------------
@@ -557,7 +543,7 @@ def train(encoder, paths: Sequence[Path] = DEFAULT_TRAINING, cache: Path | None 
             "posts": len(examples), "sentences": len(corpus.sentences), "units": int(len(y)),
             "dropped_as_test_texts": dropped,
             "positives": {t: int(v) for t, v in zip(THEME_IDS, corpus.gold.sum(0), strict=True)},
-            "fingerprint": fingerprint([e.text for e in examples]),
+            "fingerprint": th.fingerprint([e.text for e in examples]),
         },
         "trained_on": datetime.now(UTC).date().isoformat(),
         "train_seconds": round(time.perf_counter() - started, 1),
