@@ -93,3 +93,18 @@ def test_training_reproduces_the_committed_head(e5_model_fp32) -> None:
     np.testing.assert_allclose(head.bias, ref["bias"], atol=2e-3 * np.abs(ref["bias"]).max() + 1e-4)
     ref_head = LinearHead(ref["weight"], ref["bias"], ref["mean"], ref["scale"])
     np.testing.assert_allclose(head.predict_proba(x), ref_head.predict_proba(x), atol=5e-3)
+
+
+def test_every_workplace_post_round_has_a_sentiment_label_per_post() -> None:
+    """Each theme-classifier posts file has its blind sentiment labels (one per post, valid label), and the
+    round-1 slice the default head v3 trains on is unchanged by later rounds."""
+    from collections import Counter
+
+    from pipeline.nlp import sentiment_data as data
+
+    first, everything = data.workplace_posts("1"), data.workplace_posts("1-4")
+    assert len(first) == 900 and len(everything) == 3160
+    assert everything[:900] == first
+    assert {e.source for e in everything} == {"hr-posts-da", "hr-posts-en"}
+    counts = Counter(e.label for e in everything)
+    assert min(counts.values()) > 400  # every class is well represented

@@ -18,7 +18,7 @@ from pipeline.themes.classifier import (
     classifier_version,
     get_classifier,
 )
-from pipeline.themes.evaluate import DATA_DIR
+from pipeline.themes.evaluate import DATA_DIR, dataset_path, evaluate, load_examples
 from pipeline.themes.matcher import ThemeAnalyzer
 from pipeline.themes.taxonomy import THEME_IDS
 from pipeline.themes.train_classifier import TEST_SETS, load_training, train
@@ -55,6 +55,18 @@ def test_implicit_workload_comes_from_the_classifier(hybrid: ThemeAnalyzer, matc
     assert "workload" in result.themes and "workload" in result.sentences[0].themes
     evidence = [m for m in result.matches if m.theme == "workload"]
     assert evidence and all(m.rule == "classifier" and m.p is not None and m.p >= 0.5 for m in evidence)
+
+
+def test_hybrid_meets_the_theme_target_on_the_held_out_independent_set(hybrid: ThemeAnalyzer,
+                                                                     matcher_only: ThemeAnalyzer) -> None:
+    """Issue 5's target (theme micro-F1 >= 0.75 on realistic posts) on the set another session wrote and a
+    third labelled, which no head has trained on (measured 0.761 with bf16, 0.767 with fp32; the matcher alone
+    0.656). Leave intent stays rule-based: no false flag."""
+    held = load_examples(dataset_path("independent"))
+    report = evaluate(held, hybrid)
+    assert report.theme_micro.f1 >= 0.75, report.theme_micro
+    assert report.theme_micro.f1 > evaluate(held, matcher_only).theme_micro.f1 + 0.08
+    assert report.leave.fp == 0
 
 
 def test_off_is_exactly_the_term_matcher(hybrid: ThemeAnalyzer, matcher_only: ThemeAnalyzer) -> None:

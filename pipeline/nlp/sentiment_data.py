@@ -25,11 +25,15 @@ from pipeline.config import REPO_ROOT
 NEG, NEU, POS = 0, 1, 2
 LABEL_IDS = {"negative": NEG, "neutral": NEU, "positive": POS}
 HR_EXAMPLES = REPO_ROOT / "models" / "training" / "hr_examples.csv"
-# Workplace posts written for the theme classifier (theme_examples_<lang>.jsonl) and, separately, their
-# sentiment read by another annotator who saw neither the themes nor any model output.
-WORKPLACE_POSTS = {lang: (REPO_ROOT / "models" / "training" / f"theme_examples_{lang}.jsonl",
-                          REPO_ROOT / "models" / "training" / f"sentiment_labels_theme_examples_{lang}.csv")
-                   for lang in ("da", "en")}
+# Workplace posts written for the theme classifier (theme_examples_<round>.jsonl) and, separately, their
+# sentiment read by another annotator who saw neither the themes nor any model output
+# (sentiment_labels_theme_examples_<round>.csv). Round 1 (da, en) trained head v3; v4 adds rounds 2 to 4.
+_TRAINING_DIR = REPO_ROOT / "models" / "training"
+WORKPLACE_ROUNDS: dict[str, tuple[str, ...]] = {"1": ("da", "en"),
+                                                 "1-4": ("da", "en", "da_2", "en_2", "da_3", "en_3", "da_4", "en_4")}
+WORKPLACE_POSTS = {name: (_TRAINING_DIR / f"theme_examples_{name}.jsonl",
+                          _TRAINING_DIR / f"sentiment_labels_theme_examples_{name}.csv")
+                   for name in WORKPLACE_ROUNDS["1-4"]}
 EMPLOYER_AUDIT = REPO_ROOT / "models" / "evaluation" / "employer_label_audit.csv"
 UCI_EVAL_SHARE = 0.30
 EMPLOYER_EVAL_SHARE = 0.15
@@ -163,19 +167,21 @@ def hr_examples(files: tuple[Path, ...] | None = None) -> list[Example]:
     return out
 
 
-def workplace_posts() -> list[Example]:
-    """The theme-classifier posts with their separately annotated sentiment (source ``hr-posts-<lang>``)."""
+def workplace_posts(rounds: str = "1") -> list[Example]:
+    """The theme-classifier posts of ``rounds`` (a ``WORKPLACE_ROUNDS`` key) with their separately annotated
+    sentiment (source ``hr-posts-<lang>``)."""
     from pipeline.themes.evaluate import load_examples  # the theme-set JSONL format, validated
 
     out: list[Example] = []
-    for lang, (posts_path, labels_path) in WORKPLACE_POSTS.items():
+    for name in WORKPLACE_ROUNDS[rounds]:
+        posts_path, labels_path = WORKPLACE_POSTS[name]
         with labels_path.open(newline="", encoding="utf-8") as f:
             labels = {r["id"]: r["label"] for r in csv.DictReader(f)}
         posts = load_examples(posts_path)
         missing = [p.id for p in posts if p.id not in labels]
         if missing:
             raise ValueError(f"{labels_path.name}: no sentiment label for {len(missing)} posts, e.g. {missing[0]}")
-        out += [Example(_clean(p.text), lang, LABEL_IDS[labels[p.id]], f"hr-posts-{lang}") for p in posts]
+        out += [Example(_clean(p.text), p.lang, LABEL_IDS[labels[p.id]], f"hr-posts-{p.lang}") for p in posts]
     return out
 
 

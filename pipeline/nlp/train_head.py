@@ -53,9 +53,11 @@ LAST_LAYER = 12
 LAYER_SETS: tuple[tuple[int, ...], ...] = ((12,), (8, 12), (10, 12))
 ALL_LAYERS = tuple(sorted({k for layers in LAYER_SETS for k in layers}))
 CHECK_L2 = 10.0
-# Training-pool recipes: v2 = the general head (e5-small-sentiment-general); v3 = the default head: adds every
-# hand-written workplace sentence and the theme-classifier posts with their separately annotated sentiment.
-RECIPES: dict[str, dict[str, Any]] = {"v2": {}, "v3": {"hr_files": None, "workplace_posts": True}}
+# Training-pool recipes: v2 = the general head (e5-small-sentiment-general); v3 adds every hand-written
+# workplace sentence and the first round of theme-classifier posts with their separately annotated sentiment;
+# v4 the posts of rounds 1-4.
+RECIPES: dict[str, dict[str, Any]] = {"v2": {}, "v3": {"hr_files": None, "workplace_posts": "1"},
+                                      "v4": {"hr_files": None, "workplace_posts": "1-4"}}
 CHECK_UCI = 200
 
 
@@ -65,10 +67,11 @@ def _pick(items: list, n: int, salt: str, key=lambda x: x) -> list:
 
 def training_pool(employer_per_class: int = EMPLOYER_TRAIN_PER_CLASS, lcc_unlabelled: int = LCC_UNLABELLED,
                   hr_files: tuple[Path, ...] | None = (data.HR_EXAMPLES,),
-                  workplace_posts: bool = False) -> tuple[list[data.Example], list[str]]:
+                  workplace_posts: str | None = None) -> tuple[list[data.Example], list[str]]:
     """Labelled training examples + the Danish unlabelled sentences for pseudo-labelling. The defaults are
     the v2 head's recipe, which reads only the first hand-written file; ``hr_files=None`` reads them all,
-    ``workplace_posts`` adds the theme-classifier posts with their separately annotated sentiment."""
+    ``workplace_posts`` (a ``data.WORKPLACE_ROUNDS`` key) adds those rounds of theme-classifier posts with their
+    separately annotated sentiment."""
     uci_train, _ = data.uci_sentences()
     emp_train, _ = data.employer_reviews()
     emp: list[data.Example] = []
@@ -77,7 +80,7 @@ def training_pool(employer_per_class: int = EMPLOYER_TRAIN_PER_CLASS, lcc_unlabe
                      key=lambda e: e.text)
     _, unlabelled = data.lcc_danish()
     lcc = _pick(list(unlabelled), lcc_unlabelled, "lcc")
-    posts = data.workplace_posts() if workplace_posts else []
+    posts = data.workplace_posts(workplace_posts) if workplace_posts else []
     return [*uci_train, *emp, *data.hr_examples(hr_files), *posts], lcc
 
 
