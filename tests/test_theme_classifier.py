@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +61,8 @@ def test_implicit_workload_comes_from_the_classifier(hybrid: ThemeAnalyzer, matc
 def test_hybrid_meets_the_theme_target_on_the_held_out_independent_set(hybrid: ThemeAnalyzer,
                                                                      matcher_only: ThemeAnalyzer) -> None:
     """Issue 5's target (theme micro-F1 >= 0.75 on realistic posts) on the set another session wrote and a
-    third labelled, which no head has trained on (measured 0.761 with bf16, 0.767 with fp32; the matcher alone
-    0.656). Leave intent stays rule-based: no false flag."""
+    third labelled, which no head has trained on (measured 0.751 with bf16, 0.755 with fp32; the matcher alone
+    0.656). Its posts hold no leave intent, and the hybrid flags none."""
     held = load_examples(dataset_path("independent"))
     report = evaluate(held, hybrid)
     assert report.theme_micro.f1 >= 0.75, report.theme_micro
@@ -77,11 +78,39 @@ def test_off_is_exactly_the_term_matcher(hybrid: ThemeAnalyzer, matcher_only: Th
     assert any(m.rule == "classifier" for r in on for m in r.matches)
     veto = get_classifier().veto
     for a, b in zip(off, on, strict=True):
-        assert a.leave_intent == b.leave_intent and a.leave_signals == b.leave_signals  # leave intent: rules only
+        # The rules' leave signals are the same; the hybrid may only veto one or add a classifier signal.
+        rules_b = [s for s in b.leave_signals if s.mode != "classifier"]
+        assert len(rules_b) == len(a.leave_signals)
+        for rule, hybrid_signal in zip(a.leave_signals, rules_b, strict=True):
+            assert hybrid_signal == rule or (hybrid_signal.vetoed_by == "classifier" and not hybrid_signal.counts
+                                             and replace(hybrid_signal, counts=True, vetoed_by=None, reason="")
+                                             == replace(rule, vetoed_by=None, reason=""))
+        assert b.leave_intent == any(s.counts for s in b.leave_signals)
         assert [(s.start_char, s.end_char) for s in a.sentences] == [(s.start_char, s.end_char) for s in b.sentences]
         if veto == 0:
             assert [m for m in b.matches if m.rule != "classifier"] == a.matches
             assert set(a.themes) <= set(b.themes)
+
+
+@pytest.mark.parametrize(("lang", "text", "rules", "hybrid_flag"), [
+    ("da", "Jeg er begyndt at søge andre stillinger, det her holder ikke.", False, True),  # no trigger names it
+    ("en", "Our job ads are so long that nobody reads them.", True, False),  # 'job ads': the rules' false flag
+    ("en", "I'm not leaving, I love this team.", False, False),  # negation stays the rules' call
+])
+def test_leave_intent_hybrid(hybrid: ThemeAnalyzer, matcher_only: ThemeAnalyzer, lang: str, text: str,
+                             rules: bool, hybrid_flag: bool) -> None:
+    """The head's leave unit adds leave intent no trigger names and vetoes an implausible trigger hit; each
+    verdict carries its reason (shown by `stemning themes explain`)."""
+    unit = get_classifier().head.leave
+    assert unit is not None
+    assert matcher_only.analyse_one(text, lang).leave_intent is rules
+    result = hybrid.analyse_one(text, lang)
+    assert result.leave_intent is hybrid_flag
+    if rules and not hybrid_flag:
+        assert any(s.vetoed_by == "classifier" and "classifier p=" in s.reason for s in result.leave_signals)
+    if hybrid_flag and not rules:
+        added = [s for s in result.leave_signals if s.mode == "classifier"]
+        assert len(added) == 1 and added[0].counts and result.sentences[added[0].sentence].leave_intent
 
 
 def test_setting_selects_the_classifier(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,6 +148,11 @@ def test_head_metadata_records_how_it_was_trained() -> None:
     assert "tests/data/themes/dev.jsonl" in files
     assert not {"tests/data/themes/eval.jsonl", "tests/data/themes/independent.jsonl"} & set(files)
     assert head.meta["cv"]["hybrid_micro_f1_nested"] > head.meta["cv"]["matcher_only_micro_f1"]
+    assert head.leave is not None and head.leave.weight.shape == (384 * len(head.layers),)
+    assert 0 <= head.leave.veto < head.leave.threshold < 1
+    assert head.leave.tfidf_weight is None or head.leave.tfidf_weight.shape == (len(head.tfidf.vocabulary),)
+    leave_cv = head.meta["leave"]["cv"]
+    assert leave_cv["hybrid_f1_nested"] > leave_cv["rules_only_f1"]
 
 
 def test_training_refuses_the_test_sets() -> None:
@@ -175,3 +209,36 @@ def test_tfidf_head_round_trip_without_encoder(tmp_path: Path) -> None:
     proba = clf.predict_proba(["Arbejdspres!", " ", "helt ukendt"])
     assert proba.shape == (3, len(THEME_IDS)) and np.all(proba[1] == 0)
     np.testing.assert_allclose(proba[0], head.predict_proba(None, ["Arbejdspres!"])[0], atol=1e-5)
+
+
+def test_classifier_leave_decision_rules(matcher_only: ThemeAnalyzer) -> None:
+    """The hybrid's leave decision on the matcher's real output, with a hand-set leave unit: veto below 0.05;
+    the classifier adds leave intent at p >= 0.55 only where the post has the retention theme and the rules
+    negated no trigger in it."""
+    from pipeline.themes.classifier import LeaveUnit
+    from pipeline.themes.matcher import _classifier_leave
+
+    unit = LeaveUnit(np.zeros(1), 0.0, None, threshold=0.55, veto=0.05)
+    quit_sugar = matcher_only.analyse_one("I quit sugar this month.", "en")
+    assert quit_sugar.leave_intent
+    vetoed = _classifier_leave("I quit sugar this month.", quit_sugar, list(quit_sugar.leave_signals),
+                               np.array([0.01]), unit, has_retention=True)
+    assert not any(s.counts for s in vetoed) and vetoed[0].vetoed_by == "classifier"
+    kept = _classifier_leave("I quit sugar this month.", quit_sugar, list(quit_sugar.leave_signals),
+                             np.array([0.2]), unit, has_retention=True)
+    assert kept == quit_sugar.leave_signals
+
+    text = "Jeg er begyndt at søge andre stillinger. Lang uge."  # no trigger names it
+    plain = matcher_only.analyse_one(text, "da")
+    p = np.array([0.9, 0.1])
+    assert len(plain.sentences) == 2 and not plain.leave_intent
+    assert _classifier_leave(text, plain, [], p, unit, has_retention=False) == []
+    added = _classifier_leave(text, plain, [], p, unit, has_retention=True)
+    assert len(added) == 1 and added[0].counts and added[0].sentence == 0 and added[0].mode == "classifier"
+    assert added[0].text == "Jeg er begyndt at søge andre stillinger."
+
+    negated_text = "I'm not leaving."
+    negated = matcher_only.analyse_one(negated_text, "en")
+    assert negated.leave_signals and negated.leave_signals[0].negated_by
+    assert not any(s.counts for s in _classifier_leave(negated_text, negated, list(negated.leave_signals),
+                                                       np.array([0.99]), unit, has_retention=True))

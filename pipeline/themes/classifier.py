@@ -8,7 +8,8 @@ L2-normalised, concatenated. A head may also read character n-gram TF-IDF featur
 Danish compounds and chat spellings that e5 and the terms miss); whether it does is chosen by CV, and its
 vocabulary, idf and weights are stored in the head. The head file
 (``models/heads/themes-e5-small-v1.npz`` + ``.json``) also stores one decision threshold per theme,
-chosen by cross-validation on the training data (``pipeline.themes.train_classifier``).
+chosen by cross-validation on the training data (``pipeline.themes.train_classifier``). A head may also
+carry a leave-intent unit (``LeaveUnit``) on the same features, which the matcher combines with its rules.
 
 The encoder is shared with the sentiment model when that is the same e5 rebuild without adapters (no
 second copy in memory); otherwise the default ``e5-small-sentiment`` model's encoder is used, which the
@@ -115,6 +116,19 @@ def _vocabulary_index(vocabulary: tuple[str, ...]) -> dict[str, int]:
     return {g: j for j, g in enumerate(vocabulary)}
 
 
+@dataclass(frozen=True)
+class LeaveUnit:
+    """One logistic unit for leave intent on the head's features, with the hybrid's decision levels: the
+    rules' verdict stands unless the post's p (max over its sentences) < ``veto``; p >= ``threshold`` alone
+    flags the post."""
+
+    weight: np.ndarray  # (d,)
+    bias: float
+    tfidf_weight: np.ndarray | None  # (len(tfidf.vocabulary),) when the head reads TF-IDF
+    threshold: float
+    veto: float
+
+
 @dataclass
 class ThemeHead:
     """One-vs-rest logistic regressions on standardised e5 features (and, when the head has them, character
@@ -128,6 +142,7 @@ class ThemeHead:
     meta: dict[str, Any] = field(default_factory=dict)
     tfidf: CharTfidf | None = None
     tfidf_weight: np.ndarray | None = None  # (14, len(tfidf.vocabulary))
+    leave: LeaveUnit | None = None
 
     @property
     def layers(self) -> tuple[int, ...]:
@@ -141,18 +156,33 @@ class ThemeHead:
     def sha256(self) -> str:
         return str(self.meta.get("npz_sha256", ""))
 
-    def predict_proba(self, features: np.ndarray | None, texts: Sequence[str] | None = None) -> np.ndarray:
-        """``features``: e5 features (None when the head reads none); ``texts``: needed when it reads TF-IDF."""
+    def _units(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Weights of every unit: the 14 themes, then the leave unit when there is one."""
+        if self.leave is None:
+            return self.weight, self.bias, self.tfidf_weight
+        tfidf_weight = None if self.tfidf_weight is None or self.leave.tfidf_weight is None else \
+            np.vstack([self.tfidf_weight, self.leave.tfidf_weight])
+        return (np.vstack([self.weight, self.leave.weight]), np.append(self.bias, self.leave.bias), tfidf_weight)
+
+    def predict(self, features: np.ndarray | None, texts: Sequence[str] | None = None
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Theme probabilities (n, 14) and leave-intent probabilities (n,) (None without a leave unit).
+        ``features``: e5 features (None when the head reads none); ``texts``: needed when it reads TF-IDF."""
+        weight, bias, tfidf_weight = self._units()
         if self.uses_e5:
             x = (np.asarray(features, dtype=np.float64) - self.mean) / self.scale
-            z = x @ self.weight.T + self.bias
+            z = x @ weight.T + bias
         else:
-            z = np.tile(self.bias, (len(texts or ()), 1))
-        if self.tfidf is not None and self.tfidf_weight is not None:
+            z = np.tile(bias, (len(texts or ()), 1))
+        if self.tfidf is not None and tfidf_weight is not None:
             if texts is None:
                 raise ValueError("this theme head reads character n-grams: pass the texts")
-            z = z + self.tfidf.transform(texts) @ self.tfidf_weight.T
-        return sigmoid(z)
+            z = z + self.tfidf.transform(texts) @ tfidf_weight.T
+        p = sigmoid(z)
+        return (p[:, :-1], p[:, -1]) if self.leave is not None else (p, None)
+
+    def predict_proba(self, features: np.ndarray | None, texts: Sequence[str] | None = None) -> np.ndarray:
+        return self.predict(features, texts)[0]
 
     def save(self, path: Path) -> str:
         """Write ``<path>.npz`` (arrays, byte-stable) + ``<path>.json`` (metadata); returns the npz sha256."""
@@ -162,10 +192,16 @@ class ThemeHead:
                   "thresholds": self.thresholds}
         if self.tfidf is not None and self.tfidf_weight is not None:
             arrays |= {"tfidf_weight": self.tfidf_weight, "tfidf_idf": self.tfidf.idf}
+        meta = dict(self.meta)
+        if self.leave is not None:
+            arrays |= {"leave_weight": self.leave.weight, "leave_bias": np.array([self.leave.bias])}
+            if self.leave.tfidf_weight is not None:
+                arrays["leave_tfidf_weight"] = self.leave.tfidf_weight
+            meta["leave"] = {**meta.get("leave", {}), "threshold": self.leave.threshold, "veto": self.leave.veto}
         arrays = {k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}
         if self.tfidf is not None:  # n-grams never hold a newline (words are split on whitespace)
             arrays["tfidf_vocabulary"] = np.frombuffer("\n".join(self.tfidf.vocabulary).encode(), dtype=np.uint8)
-        digest, self.meta = write_head_files(path, arrays, {**self.meta, "themes": list(THEME_IDS)})
+        digest, self.meta = write_head_files(path, arrays, {**meta, "themes": list(THEME_IDS)})
         return digest
 
     @classmethod
@@ -183,8 +219,13 @@ class ThemeHead:
         if tuple(meta.get("themes", THEME_IDS)) != THEME_IDS:
             raise ValueError(f"{path}: head was trained for themes {meta.get('themes')}, expected {THEME_IDS}")
         tfidf = None if vocabulary is None else CharTfidf(tuple(vocabulary.split("\n")), arrays["tfidf_idf"])
+        leave = None
+        if "leave_weight" in arrays:
+            levels = meta.get("leave", {})
+            leave = LeaveUnit(arrays["leave_weight"], float(arrays["leave_bias"][0]), arrays.get("leave_tfidf_weight"),
+                              float(levels["threshold"]), float(levels["veto"]))
         return cls(arrays["weight"], arrays["bias"], arrays["mean"], arrays["scale"], arrays["thresholds"], meta,
-                   tfidf, arrays.get("tfidf_weight"))
+                   tfidf, arrays.get("tfidf_weight"), leave)
 
 
 class ThemeClassifier:
@@ -207,14 +248,23 @@ class ThemeClassifier:
         """e5 features of ``texts`` (None when the head reads none: no forward pass)."""
         return self.encoder.embed(list(texts), layers=self.head.layers) if self.head.uses_e5 else None
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Blank texts get probability 0 for every theme (no forward pass)."""
-        out = np.zeros((len(texts), len(THEME_IDS)))
+    def predict(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Theme probabilities (n, 14) and, when the head has a leave unit, leave-intent probabilities (n,).
+        Blank texts get probability 0 (no forward pass)."""
+        themes = np.zeros((len(texts), len(THEME_IDS)))
+        leave = None if self.head.leave is None else np.zeros(len(texts))
         idx = [i for i, t in enumerate(texts) if t.strip()]
         if idx:
             kept = [texts[i] for i in idx]
-            out[idx] = self.head.predict_proba(self.features(kept), kept)
-        return out
+            p_themes, p_leave = self.head.predict(self.features(kept), kept)
+            themes[idx] = p_themes
+            if leave is not None and p_leave is not None:
+                leave[idx] = p_leave
+        return themes, leave
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Theme probabilities (n, 14); blank texts get 0 for every theme."""
+        return self.predict(texts)[0]
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """Boolean (n, 14): which themes the classifier adds."""

@@ -102,6 +102,9 @@ def format_explanation(text: str, result, how: str = "") -> str:  # noqa: ANN001
             else:
                 lines.append(f"    {m.theme:<18} {m.text!r} <- term {m.term!r} by {m.rule} ({label})")
         for s in (s for s in result.leave_signals if s.sentence == i):
+            if s.mode == "classifier":
+                lines.append(f"    {s.reason}")
+                continue
             lines.append(f"    leave trigger {s.text!r} ({s.mode}; subject {s.subject}"
                          + (f" '{s.subject_word}'" if s.subject_word else "") + f"): {s.reason}")
     if not result.leave_signals:

@@ -37,7 +37,7 @@ class LeaveSignal:
     start_char: int
     end_char: int
     sentence: int
-    mode: str  # implicit | explicit
+    mode: str  # implicit | explicit | classifier (the theme head's leave unit, ``matcher._classifier_leave``)
     subject: str  # self | other | unspecified
     subject_word: str | None
     negated_by: str | None

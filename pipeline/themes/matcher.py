@@ -40,7 +40,7 @@ from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 from spacy.util import compile_prefix_regex
 
-from pipeline.themes.classifier import classifier_setting, get_classifier
+from pipeline.themes.classifier import LeaveUnit, classifier_setting, get_classifier
 from pipeline.themes.leave import LeaveSignal, SentenceContext, assess_trigger, is_emoji
 from pipeline.themes.taxonomy import LANGS, THEME_IDS, NearRule, Taxonomy, TermSet, load_taxonomy
 
@@ -538,10 +538,11 @@ class ThemeAnalyzer:
         return results  # type: ignore[return-value]
 
     def _add_classifier_themes(self, texts: Sequence[str], results: list[ThemeResult]) -> list[ThemeResult]:
-        """Score every sentence in one batch; add (and, with a veto level, drop term hits of) themes."""
+        """Score every sentence in one batch; add (and, with a veto level, drop term hits of) themes, and
+        combine the rules' leave intent with the head's leave unit when it has one."""
         clf = get_classifier()
         spans = [(i, j, s.start_char, s.end_char) for i, r in enumerate(results) for j, s in enumerate(r.sentences)]
-        proba = clf.predict_proba([texts[i][a:b] for i, _, a, b in spans])
+        proba, leave_p = clf.predict([texts[i][a:b] for i, _, a, b in spans])
         row = {(i, j): n for n, (i, j, _, _) in enumerate(spans)}
         added: dict[int, list[ThemeMatch]] = defaultdict(list)
         for (i, j, a, b), p_row, decided in zip(spans, proba, clf.decide(proba), strict=True):
@@ -551,15 +552,43 @@ class ThemeAnalyzer:
         for i, r in enumerate(results):
             kept = [m for m in r.matches if m.rule == "leave_trigger"
                     or proba[row[i, m.sentence], THEME_IDS.index(m.theme)] >= clf.veto]
-            if not added[i] and len(kept) == len(r.matches):
+            signals = list(r.leave_signals)
+            if leave_p is not None and r.sentences:
+                rows = [row[i, j] for j in range(len(r.sentences))]
+                themes = {m.theme for m in kept + added[i]}
+                signals = _classifier_leave(texts[i], r, signals, leave_p[rows], clf.head.leave, "retention" in themes)
+            if not added[i] and len(kept) == len(r.matches) and signals == r.leave_signals:
                 out.append(r)
                 continue
             bounds = [(s.start_char, s.end_char) for s in r.sentences]
-            out.append(_assemble(r.lang, bounds, kept + added[i], list(r.leave_signals)))
+            out.append(_assemble(r.lang, bounds, kept + added[i], signals))
         return out
 
     def analyse_one(self, text: str, lang: str | None = None) -> ThemeResult:
         return self.analyse([text], [lang])[0]
+
+
+def _classifier_leave(text: str, result: ThemeResult, signals: list[LeaveSignal], p_sentences: numpy.ndarray,
+                      unit: LeaveUnit | None, has_retention: bool) -> list[LeaveSignal]:
+    """The hybrid's leave-intent evidence: the post's p is its most likely sentence's. A counting rule
+    signal is vetoed when p < ``unit.veto``; when no rule signal counts and p >= ``unit.threshold``, the
+    classifier adds one (mode "classifier") on that sentence, provided the post has the retention theme
+    (leave intent implies it) and the rules negated no trigger ("I'm not leaving" stays the rules' call)."""
+    if unit is None:
+        return signals
+    j = int(numpy.argmax(p_sentences))
+    p = float(p_sentences[j])
+    if p < unit.veto:
+        signals = [replace(s, counts=False, vetoed_by="classifier",
+                           reason=f"not leave intent: classifier p={p:.3f} < veto {unit.veto:g}") if s.counts else s
+                   for s in signals]
+    negated = any(s.negated_by for s in signals)
+    if p >= unit.threshold and has_retention and not negated and not any(s.counts for s in signals):
+        sent = result.sentences[j]
+        signals.append(LeaveSignal("classifier", text[sent.start_char:sent.end_char], sent.start_char, sent.end_char,
+                                   j, "classifier", "unspecified", None, None, None, True,
+                                   f"leave intent: classifier p={p:.3f} >= {unit.threshold:g}"))
+    return signals
 
 
 def _progress(total: int):  # noqa: ANN202 - tqdm bar

@@ -22,6 +22,12 @@ Recipe (deterministic: hash-based folds, closed-form fits, no sampling RNG):
    vocabulary and idf are fitted on each fold's training posts), alone or next to the e5 features, by
    ridge in dual (kernel) form: K = E E' + w T T' on the standardised e5 block E and the TF-IDF block T,
    one eigendecomposition per fold for the whole L2 grid (post units only: the units CV chose for e5).
+6. Leave intent: one more logistic unit on the chosen features, trained on the posts' leave-intent labels
+   (its own L2 from the same grid). At inference the post's leave probability is the maximum over its
+   sentences, and the hybrid decides: the rules' verdict stands unless that probability is below a veto
+   level, and the classifier alone flags the post at p >= its threshold where the post has the retention
+   theme (leave intent implies it, by the labelling rules) and the rules negated no trigger in it. L2,
+   threshold and veto are chosen by nested CV of leave-intent F1 of that hybrid, as for the themes.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from pipeline.nlp.heads import standardiser
 from pipeline.themes.classifier import (
     DEFAULT_THEME_HEAD,
     CharTfidf,
+    LeaveUnit,
     ThemeHead,
     char_ngrams,
     ngram_counts,
@@ -89,6 +96,9 @@ class Corpus:
     matcher: np.ndarray  # (n_sentences, 14) bool: theme found by a term in that sentence
     protected: np.ndarray  # (n_sentences, 14) bool: found by a leave-intent trigger (never vetoed)
     gold: np.ndarray  # (n_posts, 14) bool
+    leave_gold: np.ndarray  # (n_posts,) bool
+    leave_rules: np.ndarray  # (n_posts,) bool: the rules' leave-intent verdict
+    leave_negated: np.ndarray  # (n_posts,) bool: the rules found a trigger and an explicit negation of it
 
 
 def load_training(paths: Sequence[Path]) -> tuple[list[Example], int]:
@@ -134,7 +144,9 @@ def build_corpus(examples: list[Example]) -> Corpus:
     gold = np.array([[t in e.themes for t in THEME_IDS] for e in examples], dtype=bool)
     empty = np.zeros((0, len(THEME_IDS)), bool)
     return Corpus(examples, sentences, np.array(owner, dtype=np.int64), np.array(matcher_rows or empty),
-                  np.array(protected_rows or empty), gold)
+                  np.array(protected_rows or empty), gold, np.array([e.leave_intent for e in examples], dtype=bool),
+                  np.array([r.leave_intent for r in results], dtype=bool),
+                  np.array([any(s.negated_by for s in r.leave_signals) for r in results], dtype=bool))
 
 
 def _display_path(path: Path) -> str:
@@ -236,7 +248,7 @@ class OutOfFold:
 
 def out_of_fold(corpus: Corpus, x_post: np.ndarray, x_sent: np.ndarray, folds: np.ndarray,
                 unit: str, l2_grid: Sequence[float] = L2_GRID) -> dict[float, OutOfFold]:
-    n_themes = len(THEME_IDS)
+    n_themes = corpus.gold.shape[1]
     posts = {l2: np.zeros((len(corpus.examples), n_themes)) for l2 in l2_grid}
     sents = {l2: np.zeros((len(corpus.sentences), n_themes)) for l2 in l2_grid}
     for k in range(N_FOLDS):
@@ -251,7 +263,7 @@ def out_of_fold(corpus: Corpus, x_post: np.ndarray, x_sent: np.ndarray, folds: n
 def _calibrated(corpus: Corpus, posts: dict[float, np.ndarray], sents: dict[float, np.ndarray]) -> dict[float, OutOfFold]:
     """Per L2: the out-of-fold scores with per-theme Platt calibration fitted on the post scores."""
     return {l2: OutOfFold(posts[l2], sents[l2], np.array([fit_platt(posts[l2][:, j], corpus.gold[:, j])
-                                                          for j in range(len(THEME_IDS))]))
+                                                          for j in range(corpus.gold.shape[1])]))
             for l2 in posts}
 
 
@@ -320,7 +332,7 @@ def kernel_out_of_fold(corpus: Corpus, x_post: np.ndarray | None, x_sent: np.nda
                        folds: np.ndarray, tfidf_w: float,
                        l2_grid: Sequence[float] = L2_GRID) -> dict[float, OutOfFold]:
     """``out_of_fold`` for a TF-IDF family (post units); ``x_post`` None: TF-IDF alone."""
-    n_themes = len(THEME_IDS)
+    n_themes = corpus.gold.shape[1]
     posts = {l2: np.zeros((len(corpus.examples), n_themes)) for l2 in l2_grid}
     sents = {l2: np.zeros((len(corpus.sentences), n_themes)) for l2 in l2_grid}
     empty_post, empty_sent = np.zeros((len(corpus.examples), 0)), np.zeros((len(corpus.sentences), 0))
@@ -368,7 +380,8 @@ def choose_thresholds(corpus: Corpus, proba: np.ndarray, posts: np.ndarray, stra
     """Thresholds maximising the hybrid's micro-F1 on the posts ``posts`` (bool mask)."""
     sent = posts[corpus.owner]
     sub = Corpus([], [], np.searchsorted(np.flatnonzero(posts), corpus.owner[sent]), corpus.matcher[sent],
-                 corpus.protected[sent], corpus.gold[posts])
+                 corpus.protected[sent], corpus.gold[posts], corpus.leave_gold[posts], corpus.leave_rules[posts],
+                 corpus.leave_negated[posts])
     grid = np.array(THRESHOLD_GRID)
     # per threshold value: per-theme counts when every theme uses it
     table = np.stack([counts(hybrid_posts(sub, proba[sent], np.full(len(THEME_IDS), t), veto), sub.gold)
@@ -396,6 +409,52 @@ def nested_score(corpus: Corpus, proba: np.ndarray, folds: np.ndarray, strategy:
         thr = choose_thresholds(corpus, proba, folds != k, strategy, veto)
         pred = hybrid_posts(corpus, proba, thr, veto)
         total += counts(pred[folds == k], corpus.gold[folds == k])
+    return total
+
+
+# --- leave intent -----------------------------------------------------------------------------------------
+
+
+def post_max(corpus: Corpus, sentence_proba: np.ndarray) -> np.ndarray:
+    """(n_posts,) the largest sentence probability of each post (0 for a post without sentences)."""
+    out = np.zeros(len(corpus.examples))
+    np.maximum.at(out, corpus.owner, sentence_proba)
+    return out
+
+
+def hybrid_leave(rules: np.ndarray, p_post: np.ndarray, may_add: np.ndarray, threshold: float,
+                 veto: float) -> np.ndarray:
+    """The rules' verdict unless the classifier's p is below ``veto``, or the classifier alone at p >= ``threshold``
+    where it ``may_add`` (the post has the retention theme and the rules negated no trigger in it)."""
+    return (rules & (p_post >= veto)) | (may_add & (p_post >= threshold))
+
+
+def leave_counts(pred: np.ndarray, gold: np.ndarray) -> np.ndarray:
+    return np.array([(pred & gold).sum(), (pred & ~gold).sum(), (~pred & gold).sum()])
+
+
+def choose_leave(corpus: Corpus, p_post: np.ndarray, may_add: np.ndarray, posts: np.ndarray) -> tuple[float, float]:
+    """(threshold, veto) maximising leave-intent F1 on ``posts``; ties go to a higher threshold, then no veto."""
+    best: tuple[float, float, float] | None = None
+    for veto in VETO_GRID:
+        for t in THRESHOLD_GRID:
+            c = leave_counts(hybrid_leave(corpus.leave_rules[posts], p_post[posts], may_add[posts], t, veto),
+                             corpus.leave_gold[posts])
+            key = (round(micro_f1(c), 6), t, -veto)
+            if best is None or key > best:
+                best = key
+    assert best is not None
+    return float(best[1]), float(-best[2])
+
+
+def nested_leave(corpus: Corpus, p_post: np.ndarray, may_add: np.ndarray, folds: np.ndarray) -> np.ndarray:
+    """tp, fp, fn when each fold's threshold and veto are chosen on the other folds."""
+    total = np.zeros(3, dtype=np.int64)
+    for k in range(N_FOLDS):
+        t, veto = choose_leave(corpus, p_post, may_add, folds != k)
+        held = folds == k
+        total += leave_counts(hybrid_leave(corpus.leave_rules[held], p_post[held], may_add[held], t, veto),
+                              corpus.leave_gold[held])
     return total
 
 
@@ -482,20 +541,52 @@ def train(encoder, paths: Sequence[Path] = DEFAULT_TRAINING, cache: Path | None 
     all_posts = np.ones(len(examples), dtype=bool)
     oof = oof_all[family, layers, unit, l2]
     thresholds = choose_thresholds(corpus, oof.sentence_proba(), all_posts, strategy, veto)
-    tfidf, tfidf_weight = None, None
+
+    # Leave intent: the same features and units, its own L2, threshold and veto (nested CV of its F1).
+    leave_corpus = replace(corpus, gold=corpus.leave_gold[:, None])
+    x_post = select_layers(x_post_all, layers) if layers else None
+    x_sent = select_layers(x_sent_all, layers) if layers else None
     if family is None:
-        x_post, x_sent = select_layers(x_post_all, layers), select_layers(x_sent_all, layers)
-        x, y = training_units(unit, np.arange(len(examples)), corpus, x_post, x_sent)
-        weight, bias, mean, scale = ridge_path(x, y, [l2])[l2]
+        assert x_post is not None and x_sent is not None
+        leave_oofs = out_of_fold(leave_corpus, x_post, x_sent, folds, unit, l2_grid)
     else:
         assert table is not None
-        y = corpus.gold
-        fit = kernel_ridge_path(select_layers(x_post_all, layers) if layers else None, table.posts, table.grams,
-                                y, family[1], [l2])[l2]
-        weight, bias, mean, scale = fit.e5_weight, fit.bias, fit.mean, fit.scale
-        tfidf, tfidf_weight = fit.tfidf, fit.tfidf_weight * oof.platt[:, :1]
+        leave_oofs = kernel_out_of_fold(leave_corpus, x_post, x_sent, table, folds, family[1], l2_grid)
+    # Leave intent implies the retention theme (labelling rule): the classifier adds it only where the
+    # hybrid (out of fold) finds that theme and the rules negated no trigger.
+    retention = hybrid_posts(corpus, oof.sentence_proba(), thresholds, veto)[:, THEME_IDS.index("retention")]
+    may_add = retention & ~corpus.leave_negated
+    leave_scores = {lam: nested_leave(corpus, post_max(corpus, o.sentence_proba()[:, 0]), may_add, folds)
+                    for lam, o in leave_oofs.items()}
+    leave_l2 = max(leave_scores, key=lambda lam: (round(micro_f1(leave_scores[lam]), 4), lam))
+    leave_oof = leave_oofs[leave_l2]
+    leave_threshold, leave_veto = choose_leave(corpus, post_max(corpus, leave_oof.sentence_proba()[:, 0]), may_add,
+                                               all_posts)
+    rules_only = leave_counts(corpus.leave_rules, corpus.leave_gold)
+
+    targets = np.hstack([corpus.gold, corpus.leave_gold[:, None]])
+    platt = np.vstack([oof.platt, leave_oof.platt])
+    tfidf, tfidf_weight = None, None
+    if family is None:
+        assert x_post is not None and x_sent is not None
+        x, y = training_units(unit, np.arange(len(examples)), replace(corpus, gold=targets), x_post, x_sent)
+        n_units = len(y)
+        fits = ridge_path(x, y, sorted({l2, leave_l2}))
+        weight = np.vstack([fits[l2][0][:-1], fits[leave_l2][0][-1:]])
+        bias = np.concatenate([fits[l2][1][:-1], fits[leave_l2][1][-1:]])
+        mean, scale = fits[l2][2], fits[l2][3]
+    else:
+        assert table is not None
+        n_units = len(targets)
+        kfits = kernel_ridge_path(x_post, table.posts, table.grams, targets, family[1], sorted({l2, leave_l2}))
+        fit, leave_fit = kfits[l2], kfits[leave_l2]
+        weight = np.vstack([fit.e5_weight[:-1], leave_fit.e5_weight[-1:]])
+        bias = np.concatenate([fit.bias[:-1], leave_fit.bias[-1:]])
+        mean, scale = fit.mean, fit.scale
+        tfidf = fit.tfidf
+        tfidf_weight = np.vstack([fit.tfidf_weight[:-1], leave_fit.tfidf_weight[-1:]]) * platt[:, :1]
     # Fold the out-of-fold Platt calibration into the linear layer: p = sigmoid(a * score + c).
-    weight, bias = weight * oof.platt[:, :1], bias * oof.platt[:, 0] + oof.platt[:, 1]
+    weight, bias = weight * platt[:, :1], bias * platt[:, 0] + platt[:, 1]
 
     from pipeline.nlp.transformer import _weights_tag
 
@@ -540,7 +631,7 @@ def train(encoder, paths: Sequence[Path] = DEFAULT_TRAINING, cache: Path | None 
         },
         "training": {
             "files": {_display_path(p): sha256_file(p) for p in paths},
-            "posts": len(examples), "sentences": len(corpus.sentences), "units": int(len(y)),
+            "posts": len(examples), "sentences": len(corpus.sentences), "units": n_units,
             "dropped_as_test_texts": dropped,
             "positives": {t: int(v) for t, v in zip(THEME_IDS, corpus.gold.sum(0), strict=True)},
             "fingerprint": th.fingerprint([e.text for e in examples]),
@@ -548,7 +639,21 @@ def train(encoder, paths: Sequence[Path] = DEFAULT_TRAINING, cache: Path | None 
         "trained_on": datetime.now(UTC).date().isoformat(),
         "train_seconds": round(time.perf_counter() - started, 1),
     }
-    return ThemeHead(weight, bias, mean, scale, thresholds.astype(np.float64), meta, tfidf, tfidf_weight)
+    meta["leave"] = {
+        "head": "one more logistic unit on the same features; post p = max over its sentences; leave intent = "
+                "(rules' verdict and p >= veto) or (p >= threshold where the post has the retention theme and the "
+                "rules negated no trigger)",
+        "l2": leave_l2, "threshold": leave_threshold, "veto": leave_veto,
+        "positives": int(corpus.leave_gold.sum()),
+        "cv": {"rules_only_f1": round(micro_f1(rules_only), 4),
+               "hybrid_f1_nested": round(micro_f1(leave_scores[leave_l2]), 4),
+               "hybrid_counts_nested": [int(v) for v in leave_scores[leave_l2]],
+               "by_l2": {f"{lam:g}": round(micro_f1(c), 4) for lam, c in leave_scores.items()}},
+    }
+    return ThemeHead(weight[:-1], bias[:-1], mean, scale, thresholds.astype(np.float64), meta, tfidf,
+                     None if tfidf_weight is None else tfidf_weight[:-1],
+                     LeaveUnit(weight[-1], float(bias[-1]), None if tfidf_weight is None else tfidf_weight[-1],
+                               leave_threshold, leave_veto))
 
 
 def main(argv: list[str] | None = None) -> int:
