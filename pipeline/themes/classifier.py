@@ -160,6 +160,9 @@ class ThemeHead:
         """Weights of every unit: the 14 themes, then the leave unit when there is one."""
         if self.leave is None:
             return self.weight, self.bias, self.tfidf_weight
+        if (self.tfidf_weight is None) != (self.leave.tfidf_weight is None):
+            raise ValueError("theme head: the leave unit must read the same features as the themes (TF-IDF "
+                             "weights on both or neither); retrain with `python -m pipeline.themes.train_classifier`")
         tfidf_weight = None if self.tfidf_weight is None or self.leave.tfidf_weight is None else \
             np.vstack([self.tfidf_weight, self.leave.tfidf_weight])
         return (np.vstack([self.weight, self.leave.weight]), np.append(self.bias, self.leave.bias), tfidf_weight)

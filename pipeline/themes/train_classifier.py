@@ -430,7 +430,8 @@ def hybrid_leave(rules: np.ndarray, p_post: np.ndarray, may_add: np.ndarray, thr
 
 
 def leave_counts(pred: np.ndarray, gold: np.ndarray) -> np.ndarray:
-    return np.array([(pred & gold).sum(), (pred & ~gold).sum(), (~pred & gold).sum()])
+    """tp, fp, fn of one post-level flag (``counts`` on a single column)."""
+    return counts(pred[:, None], gold[:, None])[0]
 
 
 def choose_leave(corpus: Corpus, p_post: np.ndarray, may_add: np.ndarray, posts: np.ndarray) -> tuple[float, float]:
