@@ -70,6 +70,28 @@ def test_hybrid_meets_the_theme_target_on_the_held_out_independent_set(hybrid: T
     assert report.leave.fp == 0
 
 
+def test_challenge_set_floor_and_second_annotator(hybrid: ThemeAnalyzer) -> None:
+    """The hardest held-out set (tests/data/themes/README.md): 597 posts two later sessions wrote from the
+    definitions alone, 90 with leave intent (half of them implicit) and as many look-alikes, labelled again
+    blind by two more sessions. The labels are reproducible (leave intent: identical; themes: micro-F1 0.91),
+    so the gap is the model's: measured theme micro-F1 0.70 and leave-intent F1 0.52 (issue 5 asks for
+    0.75 / 0.85). A floor against regressions, not the target."""
+    from pipeline.themes.evaluate import PRF
+
+    examples = load_examples(dataset_path("challenge"))
+    second = {r["id"]: r for r in map(json.loads, (DATA_DIR / "challenge_second_annotator.jsonl")
+                                       .read_text(encoding="utf-8").splitlines())}
+    assert len(examples) == 597 and second.keys() == {e.id for e in examples}
+    assert all(e.leave_intent == second[e.id]["leave_intent"] for e in examples)
+    tp = sum(len(e.themes & set(second[e.id]["themes"])) for e in examples)
+    fp = sum(len(set(second[e.id]["themes"]) - e.themes) for e in examples)
+    fn = sum(len(e.themes - set(second[e.id]["themes"])) for e in examples)
+    assert PRF(tp, fp, fn).f1 >= 0.90
+    report = evaluate(examples, hybrid)
+    assert report.theme_micro.f1 >= 0.68, report.theme_micro
+    assert report.leave.f1 >= 0.50 and report.leave.precision >= 0.70, report.leave
+
+
 def test_off_is_exactly_the_term_matcher(hybrid: ThemeAnalyzer, matcher_only: ThemeAnalyzer) -> None:
     examples = [json.loads(line) for line in (DATA_DIR / "dev.jsonl").read_text(encoding="utf-8").splitlines()[:40]]
     texts, langs = [e["text"] for e in examples], [e["lang"] for e in examples]
@@ -146,7 +168,7 @@ def test_head_metadata_records_how_it_was_trained() -> None:
         assert head.meta["features"] in {"char-tfidf", "e5+char-tfidf"}
     files = head.meta["training"]["files"]
     assert "tests/data/themes/dev.jsonl" in files
-    assert not {"tests/data/themes/eval.jsonl", "tests/data/themes/independent.jsonl"} & set(files)
+    assert not {f"tests/data/themes/{name}.jsonl" for name in ("eval", "independent", "challenge")} & set(files)
     assert head.meta["cv"]["hybrid_micro_f1_nested"] > head.meta["cv"]["matcher_only_micro_f1"]
     assert head.leave is not None and head.leave.weight.shape == (384 * len(head.layers),)
     assert 0 <= head.leave.veto < head.leave.threshold < 1

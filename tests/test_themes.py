@@ -206,6 +206,13 @@ LEAVE_POSITIVE = [
     ("en", "Today is my last day, thanks everyone!"),
     ("en", "Seriously thinking about quitting my job."),
     ("en", "I'm giving notice on Monday."),
+    # Conditional threats count (tests/data/themes/README.md, leave-intent convention); a local negative
+    # far from the trigger ("kontoret" as the condition) does not veto it.
+    ("da", "Jeg siger op hvis vi skal tilbage på kontoret fem dage om ugen."),
+    ("da", "hvis ikke lønnen stiger i år, så er jeg væk"),
+    ("en", "If they scrap remote Fridays then i'm out."),
+    ("en", "Putting in my two weeks on Friday."),
+    ("da", "Har kigget jobopslag igennem hele aftenen."),
 ]
 LEAVE_NEGATED = [
     ("en", "I'm not leaving, relax!"),
@@ -229,6 +236,8 @@ LEAVE_HARD_NEGATIVES = [
     ("en", "I'm leaving early today for the dentist."),
     ("da", "Min sidste dag før ferien er torsdag."),
     ("da", "Jeg har fået nyt job internt i marketing."),
+    ("da", "Jeg stopper kl. 14 i morgen pga. lægebesøg."),  # local negative six tokens after the trigger
+    ("da", "Vores stillingsopslag til lagerchef ligger nu på Jobindex, del gerne!"),  # the employer's side
 ]
 LEAVE_OTHERS = [
     ("da", "Mette stopper – kom til reception fredag kl 14!"),

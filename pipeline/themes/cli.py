@@ -48,7 +48,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--set", dest="dataset", default="eval",
                           help="'eval' (held out, default), 'dev' (used for tuning), 'independent' (written and labelled "
                                "by others than the term lists' author; held out), 'independent-dev' (its other "
-                               "half, used for tuning) or a path to a JSONL file")
+                               "half, used for tuning), 'challenge' (597 posts by two later writers, 15 %% leave "
+                               "intent and as many look-alikes; held out) or a path to a JSONL file")
     evaluate.add_argument("--lang-from", choices=["data", "auto"], default="data",
                           help="use each post's labelled language (default) or detect it")
     evaluate.add_argument("--errors", type=int, default=0, metavar="N",

@@ -126,7 +126,7 @@ def _find_negation(doc: Doc, start: int, end: int, clause: tuple[int, int], lex:
 
 def assess_trigger(doc: Doc, sent: Span, sent_index: int, start: int, end: int, trigger: str, mode: str,
                    lex: LeaveLexicon, context: SentenceContext, *, window: int, negation_window: int,
-                   danish: bool, is_known_word: Callable[[str], bool]) -> LeaveSignal:
+                   local_negative_window: int, danish: bool, is_known_word: Callable[[str], bool]) -> LeaveSignal:
     """Judge the trigger ``doc[start:end]`` found in ``sent``."""
     span = doc[start:end]
     clause = clause_bounds(doc, sent, start, end, lex)
@@ -139,7 +139,10 @@ def assess_trigger(doc: Doc, sent: Span, sent_index: int, start: int, end: int, 
     if negated_by is None and context.stay_phrases:
         negated_by = context.stay_phrases[0]
     hard_negatives = context.hard_negatives
-    local = [term for i, term in context.local_negatives if clause[0] <= i < clause[1]]
+    # Near the trigger only: "forlader kontoret" is leaving the building, but in "Jeg siger op hvis vi skal
+    # tilbage på kontoret" the office is the condition, not what is left.
+    local = [term for i, term in context.local_negatives if clause[0] <= i < clause[1]
+             and start - local_negative_window <= i < end + local_negative_window]
     vetoed_by = (hard_negatives or local or [None])[0]
     subject_ok = subject == "self" or (mode == "implicit" and subject == "unspecified")
     counts = vetoed_by is None and negated_by is None and subject_ok

@@ -412,7 +412,8 @@ class _LanguageMatcher:
                 SentenceContext(sentence_terms.get(("H", si), []), local.get(si, []),
                                 sentence_terms.get(("S", si), []), sentence_terms.get(("O", si), [])),
                 window=self.tax.leave_window, negation_window=self.tax.negation_window,
-                danish=self.lang == "da", is_known_word=self.is_known_word)
+                local_negative_window=self.tax.local_negative_window, danish=self.lang == "da",
+                is_known_word=self.is_known_word)
             out.append(((start, end), signal))
         return out
 

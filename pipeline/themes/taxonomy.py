@@ -89,6 +89,7 @@ class Taxonomy:
     leave: dict[str, LeaveLexicon]
     leave_window: int
     negation_window: int
+    local_negative_window: int  # a local negative vetoes a trigger at most this many tokens away
 
     def label(self, theme_id: str, lang: str = "en") -> str:
         return self.themes[theme_id].label.get(lang, theme_id)
@@ -184,6 +185,7 @@ def parse_taxonomy(data: dict[str, Any]) -> Taxonomy:
         leave={lang: _leave(leave_raw[lang], f"leave_intent.{lang}") for lang in LANGS},
         leave_window=int(leave_raw.get("window", 8)),
         negation_window=int(leave_raw.get("negation_window", 5)),
+        local_negative_window=int(leave_raw.get("local_negative_window", 4)),
     )
 
 
