@@ -275,6 +275,20 @@ def test_someone_else_leaving_is_retention_not_leave_intent(analyzer: ThemeAnaly
     assert all(s.subject == "other" for s in result.leave_signals if not s.vetoed_by)
 
 
+def test_local_negatives_veto_only_near_the_trigger() -> None:
+    """``local_negative_window`` (taxonomy.yaml): "kontoret" five tokens after "siger op" is the threat's
+    condition, not the place being left; with a clause-wide window (the old behaviour) it vetoes."""
+    data = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+    assert data["leave_intent"]["local_negative_window"] == 4
+    text = "Jeg siger op hvis vi skal tilbage på kontoret fem dage om ugen."
+    assert one(ThemeAnalyzer(classifier="off"), text, "da").leave_intent
+    data["leave_intent"]["local_negative_window"] = 50
+    wide = one(ThemeAnalyzer(parse_taxonomy(data), classifier="off"), text, "da")
+    assert not wide.leave_intent and wide.leave_signals[0].vetoed_by == "kontoret"
+    near = one(ThemeAnalyzer(classifier="off"), "Jeg forlader kontoret nu", "da")
+    assert not near.leave_intent and near.leave_signals[0].vetoed_by == "kontoret"
+
+
 def test_vetoed_triggers_explain_themselves(analyzer: ThemeAnalyzer) -> None:
     lunch = one(analyzer, "Jeg stopper til frokost nu", "da")
     assert lunch.themes == [] and lunch.leave_signals[0].vetoed_by == "frokost"
