@@ -33,6 +33,8 @@ from pipeline.themes.taxonomy import THEME_IDS
 DEFAULT_THEME_HEAD = REPO_ROOT / "models" / "heads" / "themes-e5-small-v1.npz"
 CLASSIFIER_CHOICES: tuple[str, ...] = THEME_CLASSIFIERS
 _FALLBACK_MODEL = "e5-small-sentiment"
+ArrayOrBool = np.ndarray | bool
+ArrayOrFloat = np.ndarray | float
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -114,6 +116,15 @@ class CharTfidf:
 @cache
 def _vocabulary_index(vocabulary: tuple[str, ...]) -> dict[str, int]:
     return {g: j for j, g in enumerate(vocabulary)}
+
+
+def leave_verdict(rules: ArrayOrBool, p: ArrayOrFloat, may_add: ArrayOrBool, threshold: float,
+                  veto: float) -> ArrayOrBool:
+    """The hybrid's leave-intent decision, for one post (bools and a float) or many (numpy arrays): the
+    rules' verdict unless the classifier's p is below ``veto``, or the classifier alone at p >= ``threshold``
+    where it ``may_add`` (the post has the retention theme and the rules negated no trigger in it). Training
+    scores it vectorised; ``matcher._classifier_leave`` turns it into evidence for one post."""
+    return (rules & (p >= veto)) | (may_add & (p >= threshold))
 
 
 @dataclass(frozen=True)

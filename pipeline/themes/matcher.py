@@ -40,7 +40,7 @@ from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 from spacy.util import compile_prefix_regex
 
-from pipeline.themes.classifier import LeaveUnit, classifier_setting, get_classifier
+from pipeline.themes.classifier import LeaveUnit, classifier_setting, get_classifier, leave_verdict
 from pipeline.themes.leave import LeaveSignal, SentenceContext, assess_trigger, is_emoji
 from pipeline.themes.taxonomy import LANGS, THEME_IDS, NearRule, Taxonomy, TermSet, load_taxonomy
 
@@ -571,24 +571,27 @@ class ThemeAnalyzer:
 
 def _classifier_leave(text: str, result: ThemeResult, signals: list[LeaveSignal], p_sentences: numpy.ndarray,
                       unit: LeaveUnit | None, has_retention: bool) -> list[LeaveSignal]:
-    """The hybrid's leave-intent evidence: the post's p is its most likely sentence's. A counting rule
-    signal is vetoed when p < ``unit.veto``; when no rule signal counts and p >= ``unit.threshold``, the
-    classifier adds one (mode "classifier") on that sentence, provided the post has the retention theme
-    (leave intent implies it) and the rules negated no trigger ("I'm not leaving" stays the rules' call)."""
+    """The hybrid's leave-intent evidence: the post's p is its most likely sentence's, the decision is
+    ``classifier.leave_verdict`` (the one training scores). Where it overrules counting rule signals they are
+    marked vetoed; where it flags a post no rule signal counts for, a classifier signal (mode "classifier")
+    on that sentence is added. The classifier may add only where the post has the retention theme (leave
+    intent implies it) and the rules negated no trigger ("I'm not leaving" stays the rules' call)."""
     if unit is None:
         return signals
     j = int(numpy.argmax(p_sentences))
     p = float(p_sentences[j])
-    if p < unit.veto:
-        signals = [replace(s, counts=False, vetoed_by="classifier",
-                           reason=f"not leave intent: classifier p={p:.3f} < veto {unit.veto:g}") if s.counts else s
-                   for s in signals]
-    negated = any(s.negated_by for s in signals)
-    if p >= unit.threshold and has_retention and not negated and not any(s.counts for s in signals):
+    rules = any(s.counts for s in signals)
+    may_add = has_retention and not any(s.negated_by for s in signals)
+    flagged = bool(leave_verdict(rules, p, may_add, unit.threshold, unit.veto))
+    if rules and not flagged:
+        return [replace(s, counts=False, vetoed_by="classifier",
+                        reason=f"not leave intent: classifier p={p:.3f} < veto {unit.veto:g}") if s.counts else s
+                for s in signals]
+    if flagged and not rules:
         sent = result.sentences[j]
-        signals.append(LeaveSignal("classifier", text[sent.start_char:sent.end_char], sent.start_char, sent.end_char,
-                                   j, "classifier", "unspecified", None, None, None, True,
-                                   f"leave intent: classifier p={p:.3f} >= {unit.threshold:g}"))
+        return [*signals, LeaveSignal("classifier", text[sent.start_char:sent.end_char], sent.start_char,
+                                      sent.end_char, j, "classifier", "unspecified", None, None, None, True,
+                                      f"leave intent: classifier p={p:.3f} >= {unit.threshold:g}")]
     return signals
 
 

@@ -54,6 +54,7 @@ from pipeline.themes.classifier import (
     LeaveUnit,
     ThemeHead,
     char_ngrams,
+    leave_verdict,
     ngram_counts,
     sigmoid,
     tfidf_from_counts,
@@ -422,13 +423,6 @@ def post_max(corpus: Corpus, sentence_proba: np.ndarray) -> np.ndarray:
     return out
 
 
-def hybrid_leave(rules: np.ndarray, p_post: np.ndarray, may_add: np.ndarray, threshold: float,
-                 veto: float) -> np.ndarray:
-    """The rules' verdict unless the classifier's p is below ``veto``, or the classifier alone at p >= ``threshold``
-    where it ``may_add`` (the post has the retention theme and the rules negated no trigger in it)."""
-    return (rules & (p_post >= veto)) | (may_add & (p_post >= threshold))
-
-
 def leave_counts(pred: np.ndarray, gold: np.ndarray) -> np.ndarray:
     """tp, fp, fn of one post-level flag (``counts`` on a single column)."""
     return counts(pred[:, None], gold[:, None])[0]
@@ -439,7 +433,7 @@ def choose_leave(corpus: Corpus, p_post: np.ndarray, may_add: np.ndarray, posts:
     best: tuple[float, float, float] | None = None
     for veto in VETO_GRID:
         for t in THRESHOLD_GRID:
-            c = leave_counts(hybrid_leave(corpus.leave_rules[posts], p_post[posts], may_add[posts], t, veto),
+            c = leave_counts(leave_verdict(corpus.leave_rules[posts], p_post[posts], may_add[posts], t, veto),
                              corpus.leave_gold[posts])
             key = (round(micro_f1(c), 6), t, -veto)
             if best is None or key > best:
@@ -454,7 +448,7 @@ def nested_leave(corpus: Corpus, p_post: np.ndarray, may_add: np.ndarray, folds:
     for k in range(N_FOLDS):
         t, veto = choose_leave(corpus, p_post, may_add, folds != k)
         held = folds == k
-        total += leave_counts(hybrid_leave(corpus.leave_rules[held], p_post[held], may_add[held], t, veto),
+        total += leave_counts(leave_verdict(corpus.leave_rules[held], p_post[held], may_add[held], t, veto),
                               corpus.leave_gold[held])
     return total
 
