@@ -551,12 +551,11 @@ def train(encoder, paths: Sequence[Path] = DEFAULT_TRAINING, cache: Path | None 
     # hybrid (out of fold) finds that theme and the rules negated no trigger.
     retention = hybrid_posts(corpus, oof.sentence_proba(), thresholds, veto)[:, THEME_IDS.index("retention")]
     may_add = retention & ~corpus.leave_negated
-    leave_scores = {lam: nested_leave(corpus, post_max(corpus, o.sentence_proba()[:, 0]), may_add, folds)
-                    for lam, o in leave_oofs.items()}
+    leave_p = {lam: post_max(corpus, o.sentence_proba()[:, 0]) for lam, o in leave_oofs.items()}
+    leave_scores = {lam: nested_leave(corpus, p, may_add, folds) for lam, p in leave_p.items()}
     leave_l2 = max(leave_scores, key=lambda lam: (round(micro_f1(leave_scores[lam]), 4), lam))
     leave_oof = leave_oofs[leave_l2]
-    leave_threshold, leave_veto = choose_leave(corpus, post_max(corpus, leave_oof.sentence_proba()[:, 0]), may_add,
-                                               all_posts)
+    leave_threshold, leave_veto = choose_leave(corpus, leave_p[leave_l2], may_add, all_posts)
     rules_only = leave_counts(corpus.leave_rules, corpus.leave_gold)
 
     targets = np.hstack([corpus.gold, corpus.leave_gold[:, None]])
