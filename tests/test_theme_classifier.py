@@ -233,6 +233,23 @@ def test_tfidf_head_round_trip_without_encoder(tmp_path: Path) -> None:
     np.testing.assert_allclose(proba[0], head.predict_proba(None, ["Arbejdspres!"])[0], atol=1e-5)
 
 
+def test_head_whose_leave_unit_reads_other_features_is_refused_at_load(tmp_path: Path) -> None:
+    from pipeline.themes.classifier import LeaveUnit
+
+    tfidf = CharTfidf.fit(["Arbejdspresset er for højt", "arbejdspres hele tiden", "Lønnen er lav"])
+    weight = np.ones((len(THEME_IDS), len(tfidf.vocabulary)))
+    head = ThemeHead(np.zeros((len(THEME_IDS), 0)), np.zeros(len(THEME_IDS)), np.zeros(0), np.ones(0),
+                     np.full(len(THEME_IDS), 0.5), {"layers": []}, tfidf, weight,
+                     LeaveUnit(np.zeros(0), 0.0, np.ones(len(tfidf.vocabulary)), threshold=0.5, veto=0.02))
+    head.save(tmp_path / "h.npz")
+    assert ThemeHead.load(tmp_path / "h.npz").leave is not None
+    with np.load(tmp_path / "h.npz") as z:  # the same file without the leave unit's n-gram weights
+        arrays = {k: z[k] for k in z.files if k != "leave_tfidf_weight"}
+    np.savez(tmp_path / "h.npz", **arrays)
+    with pytest.raises(ValueError, match="leave unit must read the same features"):
+        ThemeHead.load(tmp_path / "h.npz")
+
+
 def test_classifier_leave_decision_rules(matcher_only: ThemeAnalyzer) -> None:
     """The hybrid's leave decision on the matcher's real output, with a hand-set leave unit: veto below 0.05;
     the classifier adds leave intent at p >= 0.55 only where the post has the retention theme and the rules

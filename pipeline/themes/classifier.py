@@ -167,13 +167,16 @@ class ThemeHead:
     def sha256(self) -> str:
         return str(self.meta.get("npz_sha256", ""))
 
+    def __post_init__(self) -> None:
+        # Checked here, so a mismatched head file is refused when it is loaded, not at its first prediction.
+        if self.leave is not None and (self.tfidf_weight is None) != (self.leave.tfidf_weight is None):
+            raise ValueError("theme head: the leave unit must read the same features as the themes (TF-IDF "
+                             "weights on both or neither); retrain with `python -m pipeline.themes.train_classifier`")
+
     def _units(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Weights of every unit: the 14 themes, then the leave unit when there is one."""
         if self.leave is None:
             return self.weight, self.bias, self.tfidf_weight
-        if (self.tfidf_weight is None) != (self.leave.tfidf_weight is None):
-            raise ValueError("theme head: the leave unit must read the same features as the themes (TF-IDF "
-                             "weights on both or neither); retrain with `python -m pipeline.themes.train_classifier`")
         tfidf_weight = None if self.tfidf_weight is None or self.leave.tfidf_weight is None else \
             np.vstack([self.tfidf_weight, self.leave.tfidf_weight])
         return (np.vstack([self.weight, self.leave.weight]), np.append(self.bias, self.leave.bias), tfidf_weight)
