@@ -61,8 +61,8 @@ def test_implicit_workload_comes_from_the_classifier(hybrid: ThemeAnalyzer, matc
 def test_hybrid_meets_the_theme_target_on_the_held_out_independent_set(hybrid: ThemeAnalyzer,
                                                                      matcher_only: ThemeAnalyzer) -> None:
     """Issue 5's target (theme micro-F1 >= 0.75 on realistic posts) on the set another session wrote and a
-    third labelled, which no head has trained on (measured 0.751 with bf16, 0.755 with fp32; the matcher alone
-    0.656). Its posts hold no leave intent, and the hybrid flags none."""
+    third labelled, which no head has trained on (measured 0.776 with bf16; the matcher alone 0.656). Its posts
+    hold no leave intent, and the hybrid flags none."""
     held = load_examples(dataset_path("independent"))
     report = evaluate(held, hybrid)
     assert report.theme_micro.f1 >= 0.75, report.theme_micro
@@ -74,7 +74,7 @@ def test_challenge_set_floor_and_second_annotator(hybrid: ThemeAnalyzer) -> None
     """The hardest held-out set (tests/data/themes/README.md): 597 posts two later sessions wrote from the
     definitions alone, 90 with leave intent (half of them implicit) and as many look-alikes, labelled again
     blind by two more sessions. The labels are reproducible (leave intent: identical; themes: micro-F1 0.91),
-    so the gap is the model's: measured theme micro-F1 0.70 and leave-intent F1 0.52 (issue 5 asks for
+    so the gap is the model's: measured theme micro-F1 0.727 and leave-intent F1 0.52 (issue 5 asks for
     0.75 / 0.85). A floor against regressions, not the target."""
     from pipeline.themes.evaluate import PRF
 
@@ -88,7 +88,7 @@ def test_challenge_set_floor_and_second_annotator(hybrid: ThemeAnalyzer) -> None
     fn = sum(len(e.themes - set(second[e.id]["themes"])) for e in examples)
     assert PRF(tp, fp, fn).f1 >= 0.90
     report = evaluate(examples, hybrid)
-    assert report.theme_micro.f1 >= 0.68, report.theme_micro
+    assert report.theme_micro.f1 >= 0.70, report.theme_micro
     assert report.leave.f1 >= 0.50 and report.leave.precision >= 0.70, report.leave
 
 
