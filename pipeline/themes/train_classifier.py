@@ -480,6 +480,9 @@ def train(encoder, paths: Sequence[Path] = DEFAULT_TRAINING, cache: Path | None 
     paths = [Path(p) for p in paths if Path(p).is_file()]
     if not paths:
         raise FileNotFoundError("no training file found")
+    # Hashed when read, so the metadata names the data the head was fitted on even if a file changes (or is
+    # removed) during the minutes of cross-validation that follow.
+    file_hashes = {_display_path(p): sha256_file(p) for p in paths}
     examples, dropped = load_training(paths)
     corpus = build_corpus(examples)
     x_post_all, x_sent_all = embed_corpus(encoder, corpus, cache, progress)
@@ -624,7 +627,7 @@ def train(encoder, paths: Sequence[Path] = DEFAULT_TRAINING, cache: Path | None 
                 for fam in (None, *tfidf_families)}} if tfidf_families else {}),
         },
         "training": {
-            "files": {_display_path(p): sha256_file(p) for p in paths},
+            "files": file_hashes,
             "posts": len(examples), "sentences": len(corpus.sentences), "units": n_units,
             "dropped_as_test_texts": dropped,
             "positives": {t: int(v) for t, v in zip(THEME_IDS, corpus.gold.sum(0), strict=True)},
