@@ -402,3 +402,19 @@ def test_held_out_independent_labels_are_reproducible_by_a_second_annotator() ->
     fp = sum(len(second[i] - first[i]) for i in first)
     fn = sum(len(first[i] - second[i]) for i in first)
     assert PRF(tp, fp, fn).f1 == pytest.approx(0.935, abs=0.001)
+
+
+def test_second_annotator_agreement_counts_by_hand(tmp_path: Path) -> None:
+    from pipeline.themes.evaluate import Example, second_annotator_agreement
+
+    examples = [Example("a", "da", "x", frozenset({"pay", "workload"}), True),
+                Example("b", "en", "y", frozenset(), False)]
+    second = tmp_path / "second.jsonl"
+    second.write_text('{"id": "a", "themes": ["pay"], "leave_intent": true}\n'
+                      '{"id": "b", "themes": ["tools"], "leave_intent": true}\n', encoding="utf-8")
+    themes, leave = second_annotator_agreement(examples, second)
+    assert (themes.tp, themes.fp, themes.fn) == (1, 1, 1) and themes.f1 == pytest.approx(0.5)
+    assert (leave.tp, leave.fp, leave.fn) == (1, 1, 0)
+    second.write_text('{"id": "a", "themes": [], "leave_intent": false}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="exactly the posts"):
+        second_annotator_agreement(examples, second)

@@ -49,7 +49,9 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
                           help="'eval' (held out, default), 'dev' (used for tuning), 'independent' (written and labelled "
                                "by others than the term lists' author; held out), 'independent-dev' (its other "
                                "half, used for tuning), 'challenge' (597 posts by two later writers, 15 %% leave "
-                               "intent and as many look-alikes; held out) or a path to a JSONL file")
+                               "intent and as many look-alikes; held out), 'challenge-2' (595 posts by two more writers, "
+                               "the same mix, written and labelled blind after every head before it; held out) "
+                               "or a path to a JSONL file")
     evaluate.add_argument("--lang-from", choices=["data", "auto"], default="data",
                           help="use each post's labelled language (default) or detect it")
     evaluate.add_argument("--errors", type=int, default=0, metavar="N",

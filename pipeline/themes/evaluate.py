@@ -3,7 +3,8 @@
 Each line: ``{"id", "lang", "text", "themes": [ids], "leave_intent": bool}``. Theme scores are
 micro-averaged over (post, theme) pairs; per-theme precision/recall/F1 and leave-intent P/R/F1 are
 reported alongside. The packaged sets live in ``tests/data/themes/`` (``dev.jsonl`` was used for tuning
-the term lists; ``eval.jsonl``, ``independent.jsonl`` and ``challenge.jsonl`` are held out).
+the term lists; ``eval.jsonl``, ``independent.jsonl``, ``challenge.jsonl`` and ``challenge_2.jsonl`` are
+held out).
 """
 
 from __future__ import annotations
@@ -84,13 +85,24 @@ def load_examples(path: Path | str) -> list[Example]:
 
 # eval: held out; dev: tuning; independent: another session's posts, a third session's labels, held out;
 # independent-dev: the other half of those posts (used to widen the terms and to train the classifier).
-PACKAGED_SETS = ("eval", "dev", "independent", "independent-dev", "challenge")
+PACKAGED_SETS = ("eval", "dev", "independent", "independent-dev", "challenge", "challenge-2")
 
 
 def dataset_path(name: str) -> Path:
     """A packaged set (``PACKAGED_SETS``; ``independent-dev`` -> ``independent_dev.jsonl``); anything else is
     taken as a file path."""
     return DATA_DIR / f"{name.replace('-', '_')}.jsonl" if name in PACKAGED_SETS else Path(name)
+
+
+def second_annotator_agreement(examples: Sequence[Example], path: Path) -> tuple[PRF, PRF]:
+    """Theme and leave-intent agreement of ``examples``' labels with a second annotator's (``path``: JSONL of
+    ``{"id", "themes", "leave_intent"}`` for exactly these ids; the first labels play gold)."""
+    second = {r["id"]: r for r in map(json.loads, Path(path).read_text(encoding="utf-8").splitlines())}
+    if second.keys() != {e.id for e in examples}:
+        raise ValueError(f"{path} does not label exactly the posts of the set")
+    themes = _count([e.themes for e in examples], [set(second[e.id]["themes"]) for e in examples], THEME_IDS)
+    leave = _leave_counts([e.leave_intent for e in examples], [bool(second[e.id]["leave_intent"]) for e in examples])
+    return themes, leave
 
 
 def _count(gold: list[frozenset[str]], pred: list[set[str]], labels: Sequence[str]) -> PRF:
