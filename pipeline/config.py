@@ -27,6 +27,7 @@ SETTINGS_DOC: dict[str, tuple[str, str, str]] = {
     "batch_size": ("STEMNING_BATCH_SIZE", "32", "Scoring batch size"),
     "precision": ("STEMNING_PRECISION", "auto", "Transformer weights precision: `auto` (bf16 where the CPU has native bf16 instructions, AMX or AVX512-BF16, else fp32), `fp32` or `bf16`; part of the recorded model version"),
     "theme_classifier": ("STEMNING_THEME_CLASSIFIER", "e5", "HR themes: `e5` (default) adds a learned per-sentence classifier on the e5 encoder's embeddings to the term matcher (README 'Themes and leave intent'), `off` = term matcher only (much faster, fewer implicit mentions found); part of the recorded taxonomy version"),
+    "leave_model": ("STEMNING_LEAVE_MODEL", "e5-lora", "Leave intent: `e5-lora` (default) adds a fine-tuned e5 model that reads the whole post and finds leave intent that is only hinted at (README 'Themes and leave intent'; one more encoder pass per post), `off` = the theme head's leave unit and the rules only (faster, misses most implicit leave intent); used only with STEMNING_THEME_CLASSIFIER=e5; part of the recorded taxonomy version"),
     "retention_days": ("STEMNING_RETENTION_DAYS", "180", "Raw/staging text older than this is purged by the retention DAG"),
     "max_future_skew_hours": ("STEMNING_MAX_FUTURE_SKEW_HOURS", "24", "Timestamps further in the future than this are quarantined"),
 }
@@ -34,6 +35,7 @@ SETTINGS_DOC: dict[str, tuple[str, str, str]] = {
 
 PRECISIONS = ("auto", "fp32", "bf16")
 THEME_CLASSIFIERS = ("e5", "off")
+LEAVE_MODELS = ("e5-lora", "off")
 
 
 def _env(name: str) -> str:
@@ -58,6 +60,7 @@ class Settings:
     batch_size: int = field(default_factory=lambda: int(_env("batch_size")))
     precision: str = field(default_factory=lambda: _env("precision"))
     theme_classifier: str = field(default_factory=lambda: _env("theme_classifier"))
+    leave_model: str = field(default_factory=lambda: _env("leave_model"))
     retention_days: int = field(default_factory=lambda: int(_env("retention_days")))
     max_future_skew_hours: int = field(default_factory=lambda: int(_env("max_future_skew_hours")))
 
@@ -67,9 +70,19 @@ class Settings:
         if self.theme_classifier not in THEME_CLASSIFIERS:
             raise ValueError(f"STEMNING_THEME_CLASSIFIER must be one of {', '.join(THEME_CLASSIFIERS)} "
                              f"(got {self.theme_classifier!r})")
+        if self.leave_model not in LEAVE_MODELS:
+            raise ValueError(f"STEMNING_LEAVE_MODEL must be one of {', '.join(LEAVE_MODELS)} (got {self.leave_model!r})")
         if self.min_group_size < 2:
             raise ValueError(f"STEMNING_MIN_GROUP_SIZE must be >= 2 (got {self.min_group_size}); "
                              "smaller groups would expose individuals")
+
+
+def checked_choice(value: str | None, setting: str, choices: tuple[str, ...], what: str) -> str:
+    """``value`` if given, else the setting's value; refused unless it is one of ``choices``."""
+    choice = value or setting
+    if choice not in choices:
+        raise ValueError(f"{what} must be one of {', '.join(choices)} (got {choice!r})")
+    return choice
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -73,23 +73,17 @@ def test_hybrid_meets_the_theme_target_on_the_held_out_independent_set(hybrid: T
 def test_challenge_set_floor_and_second_annotator(hybrid: ThemeAnalyzer) -> None:
     """The hardest held-out set (tests/data/themes/README.md): 597 posts two later sessions wrote from the
     definitions alone, 90 with leave intent (half of them implicit) and as many look-alikes, labelled again
-    blind by two more sessions. The labels are reproducible (leave intent: identical; themes: micro-F1 0.91),
-    so the gap is the model's: measured theme micro-F1 0.727 and leave-intent F1 0.52 (issue 5 asks for
-    0.75 / 0.85). A floor against regressions, not the target."""
-    from pipeline.themes.evaluate import PRF
+    blind by two more sessions. The labels are reproducible (leave intent: identical; themes: micro-F1 0.91).
+    Measured with the fine-tuned leave model: theme micro-F1 0.743, leave-intent F1 0.753 (P 0.80, R 0.71;
+    the theme head alone 0.727 / 0.519). Floors against regressions."""
+    from pipeline.themes.evaluate import second_annotator_agreement
 
     examples = load_examples(dataset_path("challenge"))
-    second = {r["id"]: r for r in map(json.loads, (DATA_DIR / "challenge_second_annotator.jsonl")
-                                       .read_text(encoding="utf-8").splitlines())}
-    assert len(examples) == 597 and second.keys() == {e.id for e in examples}
-    assert all(e.leave_intent == second[e.id]["leave_intent"] for e in examples)
-    tp = sum(len(e.themes & set(second[e.id]["themes"])) for e in examples)
-    fp = sum(len(set(second[e.id]["themes"]) - e.themes) for e in examples)
-    fn = sum(len(e.themes - set(second[e.id]["themes"])) for e in examples)
-    assert PRF(tp, fp, fn).f1 >= 0.90
+    themes, leave = second_annotator_agreement(examples, DATA_DIR / "challenge_second_annotator.jsonl")
+    assert len(examples) == 597 and leave.fp == leave.fn == 0 and themes.f1 >= 0.90
     report = evaluate(examples, hybrid)
-    assert report.theme_micro.f1 >= 0.70, report.theme_micro
-    assert report.leave.f1 >= 0.50 and report.leave.precision >= 0.70, report.leave
+    assert report.theme_micro.f1 >= 0.72, report.theme_micro
+    assert report.leave.f1 >= 0.72 and report.leave.precision >= 0.75, report.leave
 
 
 def test_off_is_exactly_the_term_matcher(hybrid: ThemeAnalyzer, matcher_only: ThemeAnalyzer) -> None:
@@ -141,6 +135,7 @@ def test_setting_selects_the_classifier(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("STEMNING_THEME_CLASSIFIER", "off")
     assert ThemeAnalyzer().classifier == "off" and taxonomy_version().endswith("+off")
     monkeypatch.setenv("STEMNING_THEME_CLASSIFIER", "e5")
+    monkeypatch.setenv("STEMNING_LEAVE_MODEL", "off")  # its suffix: tests/test_leave_model.py
     head = ThemeHead.load(DEFAULT_THEME_HEAD)
     assert ThemeAnalyzer().classifier == "e5" and classifier_version() == f"themes-e5-{head.sha256[:10]}"
     assert taxonomy_version().endswith(f"+themes-e5-{head.sha256[:10]}")
@@ -168,7 +163,7 @@ def test_head_metadata_records_how_it_was_trained() -> None:
         assert head.meta["features"] in {"char-tfidf", "e5+char-tfidf"}
     files = head.meta["training"]["files"]
     assert "tests/data/themes/dev.jsonl" in files
-    assert not {f"tests/data/themes/{name}.jsonl" for name in ("eval", "independent", "challenge")} & set(files)
+    assert not {f"tests/data/themes/{name}.jsonl" for name in ("eval", "independent", "challenge", "challenge_2")} & set(files)
     assert head.meta["cv"]["hybrid_micro_f1_nested"] > head.meta["cv"]["matcher_only_micro_f1"]
     assert head.leave is not None and head.leave.weight.shape == (384 * len(head.layers),)
     assert 0 <= head.leave.veto < head.leave.threshold < 1
@@ -281,3 +276,16 @@ def test_classifier_leave_decision_rules(matcher_only: ThemeAnalyzer) -> None:
     assert negated.leave_signals and negated.leave_signals[0].negated_by
     assert not any(s.counts for s in _classifier_leave(negated_text, negated, list(negated.leave_signals),
                                                        np.array([0.99]), unit, has_retention=True))
+
+    # The fine-tuned leave model (whole post p, threshold): adds without the retention theme, overrules a
+    # veto, never a negation.
+    by_model = _classifier_leave(text, plain, [], np.array([0.1, 0.1]), unit, has_retention=False,
+                                 whole_post=(0.8, 0.45))
+    assert len(by_model) == 1 and by_model[0].counts and by_model[0].trigger == "leave_model"
+    assert by_model[0].reason == "leave intent: leave model p=0.800 >= 0.45 (whole post)"
+    assert _classifier_leave(text, plain, [], p, unit, has_retention=False, whole_post=(0.3, 0.45)) == []
+    assert _classifier_leave("I quit sugar this month.", quit_sugar, list(quit_sugar.leave_signals),
+                             np.array([0.01]), unit, has_retention=True, whole_post=(0.9, 0.45)) == quit_sugar.leave_signals
+    assert not any(s.counts for s in _classifier_leave(negated_text, negated, list(negated.leave_signals),
+                                                       np.array([0.99]), unit, has_retention=True,
+                                                       whole_post=(0.99, 0.45)))

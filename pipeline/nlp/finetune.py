@@ -64,7 +64,7 @@ def danish_pseudo_labels(encoder, labelled: list[data.Example], lcc: list[str], 
 class Trainer:
     """LoRA-adapted encoder + linear head over pooled hidden states; owns the torch side of the recipe."""
 
-    def __init__(self, encoder, seed: int = SEED) -> None:
+    def __init__(self, encoder, seed: int = SEED, n_classes: int = 3, head_learning_rate: float = LEARNING_RATE) -> None:
         import torch
         from torch import nn
 
@@ -77,7 +77,8 @@ class Trainer:
         self.encoder = encoder
         self.model = encoder.model
         self.adapter_params = lora.attach(self.model, RANK, LORA_SCALE, range(len(self.model.encoder.layer)))
-        self.head = nn.Linear(self.model.config.hidden_size * len(FEATURE_LAYERS), 3)
+        self.head = nn.Linear(self.model.config.hidden_size * len(FEATURE_LAYERS), n_classes)
+        self.head_learning_rate = head_learning_rate
         self.dropout = nn.Dropout(DROPOUT)
         self.rng = np.random.default_rng(seed)
 
@@ -102,8 +103,9 @@ class Trainer:
         torch = self.torch
         ids = self._ids(texts)
         lengths = [len(s) for s in ids]
-        params = [*self.adapter_params, *self.head.parameters()]
-        opt = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
+        groups = [{"params": self.adapter_params, "lr": LEARNING_RATE},
+                  {"params": list(self.head.parameters()), "lr": self.head_learning_rate}]
+        opt = torch.optim.AdamW(groups, lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY)
         total = math.ceil(len(ids) / BATCH) * epochs
         total = int(min(total, max_steps or total))
         warmup = max(1, WARMUP_SHARE * total)
@@ -137,7 +139,7 @@ class Trainer:
 
     def predict_logits(self, texts: Sequence[str]) -> np.ndarray:
         ids = self._ids(texts)
-        out = np.zeros((len(ids), 3))
+        out = np.zeros((len(ids), self.head.out_features))
         with self.torch.inference_mode():
             for b in self._batches(np.arange(len(ids)), [len(s) for s in ids], 64, shuffle=False):
                 out[b] = self.logits([ids[i] for i in b], train=False).numpy()
@@ -221,11 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="head file to write (.npz; a .json is written too)")
     args = parser.parse_args(argv)
-    head = train(build())
-    digest = head.save(args.out)
+    return save_and_report(train(build()), args.out)
+
+
+def save_and_report(head: LinearHead, out: Path) -> int:
+    """Write the head files, print the metadata (stderr) and the digest; exit code 0."""
+    digest = head.save(out)
     print(json.dumps({k: v for k, v in head.meta.items() if not k.startswith("_")}, indent=2, ensure_ascii=False),
           file=sys.stderr)
-    print(f"wrote {args.out} (sha256 {digest[:12]})")
+    print(f"wrote {out} (sha256 {digest[:12]})")
     return 0
 
 

@@ -13,6 +13,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,8 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 @dataclass
 class LinearHead:
-    weight: np.ndarray  # (3, d)
-    bias: np.ndarray  # (3,)
+    weight: np.ndarray  # (classes, d): 3 sentiment classes (``LABELS``) unless meta["labels"] says otherwise
+    bias: np.ndarray  # (classes,)
     mean: np.ndarray  # (d,) feature standardisation
     scale: np.ndarray  # (d,)
     temperature: float = 1.0
@@ -53,7 +54,7 @@ class LinearHead:
         arrays.update({f"check_{k}": np.asarray(v, dtype=np.float32)
                        for k, v in self.meta.pop("_check_arrays", {}).items()})
         arrays.update({k: np.asarray(v, dtype=np.float16) for k, v in self.adapters.items()})
-        digest, _ = write_head_files(path, arrays, {**self.meta, "labels": list(LABELS)})
+        digest, _ = write_head_files(path, arrays, {**self.meta, "labels": list(self.meta.get("labels", LABELS))})
         return digest
 
     @classmethod
@@ -102,6 +103,12 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def sha256_file(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@cache
+def cached_sha256(path: Path) -> str:
+    """``sha256_file`` once per process (committed model files do not change while it runs)."""
+    return sha256_file(path)
 
 
 def standardiser(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

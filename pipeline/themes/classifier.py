@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from pipeline.config import REPO_ROOT, THEME_CLASSIFIERS, get_settings
+from pipeline.config import REPO_ROOT, THEME_CLASSIFIERS, checked_choice, get_settings
 from pipeline.themes.taxonomy import THEME_IDS
 
 DEFAULT_THEME_HEAD = REPO_ROOT / "models" / "heads" / "themes-e5-small-v1.npz"
@@ -305,22 +305,21 @@ def shared_encoder(head: ThemeHead) -> Any:
 
 def classifier_setting(value: str | None = None) -> str:
     """``value`` or the ``STEMNING_THEME_CLASSIFIER`` setting, checked."""
-    choice = value or get_settings().theme_classifier
-    if choice not in CLASSIFIER_CHOICES:
-        raise ValueError(f"theme classifier must be one of {', '.join(CLASSIFIER_CHOICES)} (got {choice!r})")
-    return choice
+    return checked_choice(value, get_settings().theme_classifier, CLASSIFIER_CHOICES, "theme classifier")
 
 
-@cache
 def head_sha256(path: Path = DEFAULT_THEME_HEAD) -> str:
-    from pipeline.nlp.heads import sha256_file
+    from pipeline.nlp.heads import cached_sha256
 
-    return sha256_file(path)
+    return cached_sha256(path)
 
 
 def classifier_version(value: str | None = None) -> str:
-    """``off`` or ``themes-e5-<head hash>``, without loading the encoder (for cache keys)."""
-    return "off" if classifier_setting(value) == "off" else f"themes-e5-{head_sha256()[:10]}"
+    """``off`` or ``themes-e5-<head hash>`` (+ ``+leave-<model hash>`` with the fine-tuned leave model, see
+    ``leave_model.py``), without loading the encoder (for cache keys)."""
+    from pipeline.themes.leave_model import leave_model_version
+
+    return "off" if classifier_setting(value) == "off" else f"themes-e5-{head_sha256()[:10]}{leave_model_version()}"
 
 
 @cache

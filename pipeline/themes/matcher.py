@@ -16,7 +16,10 @@ attributed to the themes of that sentence; the post's themes are the union.
 
 Hybrid (``STEMNING_THEME_CLASSIFIER=e5``): a learned classifier (``classifier.py``) scores every sentence of
 the matcher's segmentation and adds each theme whose probability reaches its threshold, recorded as a
-``ThemeMatch`` with rule "classifier" and its probability ``p`` (the sentence is its evidence).
+``ThemeMatch`` with rule "classifier" and its probability ``p`` (the sentence is its evidence). Leave intent
+combines the rules, the head's leave unit and, unless ``STEMNING_LEAVE_MODEL=off``, a fine-tuned model that
+reads the whole post (``leave_model.py``; ``_classifier_leave`` says how); a post it flags also gets the
+retention theme.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from spacy.util import compile_prefix_regex
 
 from pipeline.themes.classifier import LeaveUnit, classifier_setting, get_classifier, leave_verdict
 from pipeline.themes.leave import LeaveSignal, SentenceContext, assess_trigger, is_emoji
+from pipeline.themes.leave_model import get_leave_model
 from pipeline.themes.taxonomy import LANGS, THEME_IDS, NearRule, Taxonomy, TermSet, load_taxonomy
 
 PLACEHOLDER = r"\[[A-Za-z][A-Za-z_]*\]"
@@ -544,6 +548,8 @@ class ThemeAnalyzer:
         clf = get_classifier()
         spans = [(i, j, s.start_char, s.end_char) for i, r in enumerate(results) for j, s in enumerate(r.sentences)]
         proba, leave_p = clf.predict([texts[i][a:b] for i, _, a, b in spans])
+        model = get_leave_model()
+        post_p = model.predict([t if r.sentences else "" for t, r in zip(texts, results, strict=True)]) if model else None
         row = {(i, j): n for n, (i, j, _, _) in enumerate(spans)}
         added: dict[int, list[ThemeMatch]] = defaultdict(list)
         for (i, j, a, b), p_row, decided in zip(spans, proba, clf.decide(proba), strict=True):
@@ -557,7 +563,14 @@ class ThemeAnalyzer:
             if leave_p is not None and r.sentences:
                 rows = [row[i, j] for j in range(len(r.sentences))]
                 themes = {m.theme for m in kept + added[i]}
-                signals = _classifier_leave(texts[i], r, signals, leave_p[rows], clf.head.leave, "retention" in themes)
+                whole = None if post_p is None or model is None else (float(post_p[i]), model.threshold)
+                signals = _classifier_leave(texts[i], r, signals, leave_p[rows], clf.head.leave, "retention" in themes,
+                                            whole)
+                model_signal = next((s for s in signals if s.trigger == "leave_model"), None)
+                if model_signal is not None and "retention" not in themes:  # leave intent implies the theme
+                    added[i].append(ThemeMatch("retention", "leave_model", model_signal.text, model_signal.start_char,
+                                               model_signal.end_char, "classifier", model_signal.sentence,
+                                               round(whole[0], 3) if whole else None))
             if not added[i] and len(kept) == len(r.matches) and signals == r.leave_signals:
                 out.append(r)
                 continue
@@ -570,28 +583,35 @@ class ThemeAnalyzer:
 
 
 def _classifier_leave(text: str, result: ThemeResult, signals: list[LeaveSignal], p_sentences: numpy.ndarray,
-                      unit: LeaveUnit | None, has_retention: bool) -> list[LeaveSignal]:
+                      unit: LeaveUnit | None, has_retention: bool,
+                      whole_post: tuple[float, float] | None = None) -> list[LeaveSignal]:
     """The hybrid's leave-intent evidence: the post's p is its most likely sentence's, the decision is
     ``classifier.leave_verdict`` (the one training scores). Where it overrules counting rule signals they are
     marked vetoed; where it flags a post no rule signal counts for, a classifier signal (mode "classifier")
     on that sentence is added. The classifier may add only where the post has the retention theme (leave
-    intent implies it) and the rules negated no trigger ("I'm not leaving" stays the rules' call)."""
+    intent implies it) and the rules negated no trigger ("I'm not leaving" stays the rules' call).
+    ``whole_post`` = (p, threshold) of the fine-tuned leave model (``leave_model.py``), which reads the whole
+    post: at p >= threshold it flags the post (trigger "leave_model", on the unit's most likely sentence)
+    wherever the rules negated no trigger, with or without the retention theme, and a veto does not stand."""
     if unit is None:
         return signals
     j = int(numpy.argmax(p_sentences))
     p = float(p_sentences[j])
     rules = any(s.counts for s in signals)
-    may_add = has_retention and not any(s.negated_by for s in signals)
-    flagged = bool(leave_verdict(rules, p, may_add, unit.threshold, unit.veto))
-    if rules and not flagged:
+    negated = any(s.negated_by for s in signals)
+    flagged = bool(leave_verdict(rules, p, has_retention and not negated, unit.threshold, unit.veto))
+    by_model = whole_post is not None and not negated and whole_post[0] >= whole_post[1]
+    if rules and not flagged and not by_model:
         return [replace(s, counts=False, vetoed_by="classifier",
                         reason=f"not leave intent: classifier p={p:.3f} < veto {unit.veto:g}") if s.counts else s
                 for s in signals]
-    if flagged and not rules:
+    if (flagged or by_model) and not rules:
         sent = result.sentences[j]
-        return [*signals, LeaveSignal("classifier", text[sent.start_char:sent.end_char], sent.start_char,
-                                      sent.end_char, j, "classifier", "unspecified", None, None, None, True,
-                                      f"leave intent: classifier p={p:.3f} >= {unit.threshold:g}")]
+        trigger, reason = (("classifier", f"leave intent: classifier p={p:.3f} >= {unit.threshold:g}") if flagged
+                           else ("leave_model", f"leave intent: leave model p={whole_post[0]:.3f} >= "  # type: ignore[index]
+                                                f"{whole_post[1]:g} (whole post)"))  # type: ignore[index]
+        return [*signals, LeaveSignal(trigger, text[sent.start_char:sent.end_char], sent.start_char,
+                                      sent.end_char, j, "classifier", "unspecified", None, None, None, True, reason)]
     return signals
 
 
