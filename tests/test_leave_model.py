@@ -93,6 +93,7 @@ def test_setting_switches_the_model_off(monkeypatch: pytest.MonkeyPatch) -> None
 
     monkeypatch.setenv("STEMNING_LEAVE_MODEL", "off")
     assert leave_model_setting() == "off" and classifier_version() == f"themes-e5-{head_sha256()[:10]}"
+    assert get_leave_model() is None
     monkeypatch.setenv("STEMNING_LEAVE_MODEL", "e5-lora")
     assert classifier_version() == f"themes-e5-{head_sha256()[:10]}+leave-{leave_model_sha256()[:10]}"
     monkeypatch.setenv("STEMNING_LEAVE_MODEL", "bert")

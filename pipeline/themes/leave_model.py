@@ -88,7 +88,12 @@ def load_leave_model(path: Path = DEFAULT_LEAVE_MODEL, precision: str | None = N
     return LeaveModel(head, encoder)
 
 
-@cache
 def get_leave_model() -> LeaveModel | None:
-    """Process-wide leave model, or None when ``STEMNING_LEAVE_MODEL=off``."""
-    return None if leave_model_setting() == "off" else load_leave_model()
+    """The process-wide leave model, or None when ``STEMNING_LEAVE_MODEL=off`` (read at every call, so the
+    setting and the version recorded with the rows cannot disagree)."""
+    return None if leave_model_setting() == "off" else _committed_model()
+
+
+@cache
+def _committed_model() -> LeaveModel:
+    return load_leave_model()

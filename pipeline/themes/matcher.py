@@ -607,9 +607,12 @@ def _classifier_leave(text: str, result: ThemeResult, signals: list[LeaveSignal]
                 for s in signals]
     if (flagged or by_model) and not rules:
         sent = result.sentences[j]
-        trigger, reason = (("classifier", f"leave intent: classifier p={p:.3f} >= {unit.threshold:g}") if flagged
-                           else ("leave_model", f"leave intent: leave model p={whole_post[0]:.3f} >= "  # type: ignore[index]
-                                                f"{whole_post[1]:g} (whole post)"))  # type: ignore[index]
+        if flagged:
+            trigger, reason = "classifier", f"leave intent: classifier p={p:.3f} >= {unit.threshold:g}"
+        else:
+            assert whole_post is not None  # by_model implies it
+            trigger, reason = "leave_model", (f"leave intent: leave model p={whole_post[0]:.3f} >= {whole_post[1]:g} "
+                                              "(whole post)")
         return [*signals, LeaveSignal(trigger, text[sent.start_char:sent.end_char], sent.start_char,
                                       sent.end_char, j, "classifier", "unspecified", None, None, None, True, reason)]
     return signals

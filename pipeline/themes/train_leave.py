@@ -77,7 +77,8 @@ def check_subset(paths: Sequence[Path] = DEFAULT_TRAINING) -> tuple[list[str], n
     return [e.text for e in ordered], np.array([e.leave_intent for e in ordered])
 
 
-def train(model_dir: Path, paths: Sequence[Path] = DEFAULT_TRAINING, progress: bool = True) -> LinearHead:
+def train(model_dir: Path, paths: Sequence[Path] = DEFAULT_TRAINING, progress: bool = True,
+          seed: int = SEED) -> LinearHead:
     from pipeline.nlp.heads import sha256_file
     from pipeline.nlp.lora import TARGETS
     from pipeline.nlp.transformer import E5Encoder
@@ -94,7 +95,7 @@ def train(model_dir: Path, paths: Sequence[Path] = DEFAULT_TRAINING, progress: b
     tr, va = np.flatnonzero(~val), np.flatnonzero(val)
 
     encoder = E5Encoder.from_pretrained(model_dir, precision="fp32")
-    trainer = ft.Trainer(encoder, seed=SEED, n_classes=2, head_learning_rate=HEAD_LEARNING_RATE)
+    trainer = ft.Trainer(encoder, seed=seed, n_classes=2, head_learning_rate=HEAD_LEARNING_RATE)
     losses = trainer.fit([texts[i] for i in tr], y[tr].astype(np.int64), np.ones(len(tr)), epochs=EPOCHS,
                          progress=progress)
     val_logits = trainer.predict_logits([texts[i] for i in va])
@@ -112,7 +113,7 @@ def train(model_dir: Path, paths: Sequence[Path] = DEFAULT_TRAINING, progress: b
                 "temperature-scaled; leave intent at P >= threshold",
         "lora": {"rank": ft.RANK, "scale": ft.LORA_SCALE, "targets": list(TARGETS),
                  "blocks": len(trainer.model.encoder.layer)},
-        "recipe": {"seed": SEED, "epochs": EPOCHS, "batch": ft.BATCH, "learning_rate": ft.LEARNING_RATE,
+        "recipe": {"seed": seed, "epochs": EPOCHS, "batch": ft.BATCH, "learning_rate": ft.LEARNING_RATE,
                    "head_learning_rate": HEAD_LEARNING_RATE, "weight_decay": ft.WEIGHT_DECAY,
                    "warmup_share": ft.WARMUP_SHARE, "dropout": ft.DROPOUT, "feature_scale": ft.FEATURE_SCALE,
                    "train_max_tokens": ft.TRAIN_MAX_TOKENS, "validation_share": VALIDATION_SHARE,
@@ -140,11 +141,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="model file to write (.npz; a .json with the metadata is written next to it)")
     parser.add_argument("--data", type=Path, nargs="+", default=list(DEFAULT_TRAINING),
                         help="training JSONL files (default: the theme head's training files; test sets are refused)")
+    parser.add_argument("--seed", type=int, default=SEED,
+                        help=f"seed of the adapters' initialisation and the batch order (default {SEED}; another seed "
+                             "measures how much the result depends on it)")
     args = parser.parse_args(argv)
     try:
         from pipeline.nlp.e5_convert import build
 
-        head = train(build(), args.data)
+        head = train(build(), args.data, seed=args.seed)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
