@@ -71,6 +71,21 @@ def test_hybrid_flags_hinted_leave_intent_with_the_models_evidence(hybrid: Theme
 
 
 @pytest.mark.slow
+def test_explain_names_the_leave_model(hybrid: ThemeAnalyzer, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from pipeline.themes.cli import register_cli
+
+    parser = argparse.ArgumentParser(prog="stemning")
+    register_cli(parser.add_subparsers())
+    args = parser.parse_args(["themes", "explain", HINTED[0][1], "--lang", "da", "--classifier", "e5"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "leave_intent: 1" in out and "retention" in out
+    assert "leave intent: leave model p=" in out and "(whole post)" in out
+
+
+@pytest.mark.slow
 def test_second_challenge_set_floor_and_second_annotator(hybrid: ThemeAnalyzer) -> None:
     """The blind held-out set (tests/data/themes/README.md): 595 posts two session-12 writers wrote from the
     definitions alone after every model before it, 90 with leave intent (about half hinted), labelled again

@@ -101,7 +101,7 @@ def format_explanation(text: str, result, how: str = "") -> str:  # noqa: ANN001
         for m in (m for m in result.matches if m.sentence == i):
             label = tax.label(m.theme, "en")
             if m.rule == "classifier":
-                lines.append(f"    {m.theme:<18} classifier p={m.p:.2f} ({label})")
+                lines.append(f"    {m.theme:<18} {_learned_source(m)} ({label})")
             else:
                 lines.append(f"    {m.theme:<18} {m.text!r} <- term {m.term!r} by {m.rule} ({label})")
         for s in (s for s in result.leave_signals if s.sentence == i):
@@ -151,7 +151,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"    false themes: {fp or '-'}  missed themes: {fn or '-'}{leave}")
         for m in result.matches:
             if m.theme in fp:
-                source = f"classifier p={m.p:.2f}" if m.rule == "classifier" else f"{m.term!r} ({m.rule})"
+                source = _learned_source(m) if m.rule == "classifier" else f"{m.term!r} ({m.rule})"
                 print(f"    evidence for {m.theme}: {m.text!r} <- {source}")
         if leave:
             for s in result.leave_signals:
@@ -163,3 +163,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"\nthroughput: {rate:,.0f} texts/s (labelled languages, batches of {analyzer.batch_size}, "
               f"classifier: {analyzer.classifier})")
     return 0
+
+
+def _learned_source(match) -> str:  # noqa: ANN001 - pipeline.themes.matcher.ThemeMatch
+    """A learned theme hit's evidence: the sentence classifier's p, or the leave model's (the retention theme
+    it adds with leave intent)."""
+    who = "leave model" if match.term == "leave_model" else "classifier"
+    return f"{who} p={match.p:.2f}"
