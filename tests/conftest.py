@@ -22,6 +22,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 pytest_plugins = [
     "tests.fixtures.models",
     "tests.fixtures.company",
+    "tests.fixtures.themes",
 ]
 
 

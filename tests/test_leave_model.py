@@ -48,11 +48,13 @@ def test_check_run_reproduces_the_committed_record() -> None:
     from pipeline.nlp.e5_convert import build
     from pipeline.nlp.heads import LinearHead
     from pipeline.themes import train_leave
+    from pipeline.themes.train_classifier import load_training
 
     meta = LinearHead.load(DEFAULT_LEAVE_MODEL).meta
     check = meta["check"]
     assert tuple(check["texts"]) == train_leave.CHECK_TEXTS and check["steps"] == train_leave.CHECK_STEPS
-    texts, labels = train_leave.check_subset([REPO_ROOT / Path(f) for f in meta["training"]["files"]])
+    examples, _ = load_training([REPO_ROOT / Path(f) for f in meta["training"]["files"]])
+    texts, labels = train_leave.check_subset(examples)
     logits = train_leave.check_run(build(), texts, labels)
     np.testing.assert_allclose(logits, np.array(check["logits"]), atol=2e-3 * np.abs(check["logits"]).max() + 1e-3)
 
@@ -71,15 +73,9 @@ def test_hybrid_flags_hinted_leave_intent_with_the_models_evidence(hybrid: Theme
 
 
 @pytest.mark.slow
-def test_explain_names_the_leave_model(hybrid: ThemeAnalyzer, capsys: pytest.CaptureFixture[str]) -> None:
-    import argparse
-
-    from pipeline.themes.cli import register_cli
-
-    parser = argparse.ArgumentParser(prog="stemning")
-    register_cli(parser.add_subparsers())
-    args = parser.parse_args(["themes", "explain", HINTED[0][1], "--lang", "da", "--classifier", "e5"])
-    assert args.func(args) == 0
+def test_explain_names_the_leave_model(hybrid: ThemeAnalyzer, themes_cli,  # noqa: ANN001
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert themes_cli("explain", HINTED[0][1], "--lang", "da", "--classifier", "e5") == 0
     out = capsys.readouterr().out
     assert "leave_intent: 1" in out and "retention" in out
     assert "leave intent: leave model p=" in out and "(whole post)" in out
@@ -114,3 +110,13 @@ def test_setting_switches_the_model_off(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("STEMNING_LEAVE_MODEL", "bert")
     with pytest.raises(ValueError, match="e5-lora, off"):
         leave_model_setting()
+
+
+def test_best_threshold_by_hand() -> None:
+    from pipeline.themes.train_leave import best_threshold
+
+    p, y = np.array([0.9, 0.6, 0.3, 0.1]), np.array([True, True, False, False])
+    t, scores = best_threshold(p, y)
+    assert t == 0.6 and scores == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "tp": 2, "fp": 0, "fn": 0}  # ties: higher
+    t, scores = best_threshold(np.array([0.95, 0.25, 0.5]), np.array([True, True, False]))
+    assert t == 0.25 and (scores["tp"], scores["fp"], scores["fn"]) == (2, 1, 0) and scores["f1"] == 0.8

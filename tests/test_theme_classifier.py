@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -143,13 +142,9 @@ def test_setting_selects_the_classifier(monkeypatch: pytest.MonkeyPatch) -> None
         ThemeAnalyzer(classifier="bert")
 
 
-def test_explain_shows_classifier_evidence(hybrid: ThemeAnalyzer, capsys: pytest.CaptureFixture[str]) -> None:
-    from pipeline.themes.cli import register_cli
-
-    parser = argparse.ArgumentParser(prog="stemning")
-    register_cli(parser.add_subparsers())
-    args = parser.parse_args(["themes", "explain", IMPLICIT_WORKLOAD[0][1], "--lang", "en", "--classifier", "e5"])
-    assert args.func(args) == 0
+def test_explain_shows_classifier_evidence(hybrid: ThemeAnalyzer, themes_cli,  # noqa: ANN001
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert themes_cli("explain", IMPLICIT_WORKLOAD[0][1], "--lang", "en", "--classifier", "e5") == 0
     out = capsys.readouterr().out
     assert "workload" in out and "classifier p=" in out
 

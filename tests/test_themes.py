@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
@@ -329,47 +328,36 @@ def test_eval_every_theme_is_usable(eval_report) -> None:
 # --- CLI ------------------------------------------------------------------------------------------------
 
 
-def _parser() -> argparse.ArgumentParser:
-    from pipeline.themes.cli import register_cli
-
-    parser = argparse.ArgumentParser(prog="stemning")
-    register_cli(parser.add_subparsers())
-    return parser
-
-
-def test_cli_explain_shows_terms_rules_and_leave_reasoning(capsys: pytest.CaptureFixture[str]) -> None:
-    args = _parser().parse_args(["themes", "explain", "Arbejdspresset er vildt. Jeg har ikke sagt op.",
-                                 "--lang", "da", "--classifier", "off"])
-    assert args.func(args) == 0
+def test_cli_explain_shows_terms_rules_and_leave_reasoning(themes_cli, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+    assert themes_cli("explain", "Arbejdspresset er vildt. Jeg har ikke sagt op.", "--lang", "da",
+                      "--classifier", "off") == 0
     out = capsys.readouterr().out
     assert "themes: retention;workload" in out and "leave_intent: 0" in out
     assert "'Arbejdspresset' <- term 'arbejdspres'" in out and "negated by 'ikke'" in out
     assert "sentence 2: 'Jeg har ikke sagt op.'" in out
 
 
-def test_cli_explain_auto_language(capsys: pytest.CaptureFixture[str]) -> None:
-    args = _parser().parse_args(["themes", "explain", "I handed in my notice this morning", "--classifier", "off"])
-    assert args.func(args) == 0
+def test_cli_explain_auto_language(themes_cli, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+    assert themes_cli("explain", "I handed in my notice this morning", "--classifier", "off") == 0
     out = capsys.readouterr().out
     assert "language: en (detected" in out and "leave_intent: 1" in out
 
 
-def test_cli_eval_prints_scores(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_cli_eval_prints_scores(themes_cli, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:  # noqa: ANN001
     data = tmp_path / "mini.jsonl"
     data.write_text('{"id": "1", "lang": "da", "text": "Jeg har sagt op", "themes": ["retention"], '
                     '"leave_intent": true}\n{"id": "2", "lang": "en", "text": "Salary is low", '
                     '"themes": ["pay", "workload"], "leave_intent": false}\n', encoding="utf-8")
-    args = _parser().parse_args(["themes", "eval", "--set", str(data), "--errors", "5", "--classifier", "off"])
-    assert args.func(args) == 0
+    assert themes_cli("eval", "--set", str(data), "--errors", "5", "--classifier", "off") == 0
     out = capsys.readouterr().out
     assert "themes micro  P=1.000 R=0.667 F1=0.800" in out
     assert "leave intent  P=1.000 R=1.000 F1=1.000" in out
     assert "missed themes: ['workload']" in out
 
 
-def test_cli_eval_missing_file_is_one_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    args = _parser().parse_args(["themes", "eval", "--set", str(tmp_path / "nope.jsonl")])
-    assert args.func(args) == 2
+def test_cli_eval_missing_file_is_one_clear_error(themes_cli, capsys: pytest.CaptureFixture[str],  # noqa: ANN001
+                                                   tmp_path: Path) -> None:
+    assert themes_cli("eval", "--set", str(tmp_path / "nope.jsonl")) == 2
     assert "not found" in capsys.readouterr().err
 
 

@@ -548,7 +548,7 @@ class ThemeAnalyzer:
         clf = get_classifier()
         spans = [(i, j, s.start_char, s.end_char) for i, r in enumerate(results) for j, s in enumerate(r.sentences)]
         proba, leave_p = clf.predict([texts[i][a:b] for i, _, a, b in spans])
-        model = get_leave_model()
+        model = get_leave_model() if clf.head.leave is not None else None  # without a unit, leave intent is the rules'
         post_p = model.predict([t if r.sentences else "" for t, r in zip(texts, results, strict=True)]) if model else None
         row = {(i, j): n for n, (i, j, _, _) in enumerate(spans)}
         added: dict[int, list[ThemeMatch]] = defaultdict(list)

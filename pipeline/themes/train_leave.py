@@ -28,8 +28,9 @@ import numpy as np
 from pipeline.nlp import finetune as ft
 from pipeline.nlp.heads import LinearHead, fit_temperature, softmax
 from pipeline.nlp.sentiment_data import bucket
+from pipeline.themes.evaluate import PRF, Example
 from pipeline.themes.leave_model import DEFAULT_LEAVE_MODEL
-from pipeline.themes.train_classifier import DEFAULT_TRAINING, _display_path, load_training
+from pipeline.themes.train_classifier import DEFAULT_TRAINING, _display_path, leave_counts, load_training
 
 SEED = 13
 EPOCHS = 3
@@ -45,17 +46,10 @@ CHECK_TEXTS = ("Har sagt op i dag 😬", "Frokosten er flyttet til kl. 12.", "po
 
 def best_threshold(p: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, float]]:
     """The threshold in ``THRESHOLD_GRID`` with the best F1 of ``p >= t`` (ties: the higher) and its P/R/F1."""
-    best: tuple[float, float, dict[str, float]] | None = None
-    for t in THRESHOLD_GRID:
-        pred = p >= t
-        tp, fp, fn = int((pred & y).sum()), int((pred & ~y).sum()), int((~pred & y).sum())
-        f1 = 2 * tp / max(1, 2 * tp + fp + fn)
-        scores = {"precision": round(tp / max(1, tp + fp), 4), "recall": round(tp / max(1, tp + fn), 4),
-                  "f1": round(f1, 4), "tp": tp, "fp": fp, "fn": fn}
-        if best is None or (round(f1, 6), t) > (round(best[1], 6), best[0]):
-            best = (t, f1, scores)
-    assert best is not None
-    return best[0], best[2]
+    scored = [(t, PRF(*map(int, leave_counts(p >= t, y)))) for t in THRESHOLD_GRID]
+    t, prf = max(scored, key=lambda item: (round(item[1].f1, 6), item[0]))
+    return t, {"precision": round(prf.precision, 4), "recall": round(prf.recall, 4), "f1": round(prf.f1, 4),
+               "tp": prf.tp, "fp": prf.fp, "fn": prf.fn}
 
 
 def check_run(model_dir: Path, texts: Sequence[str], labels: np.ndarray) -> np.ndarray:
@@ -70,9 +64,8 @@ def check_run(model_dir: Path, texts: Sequence[str], labels: np.ndarray) -> np.n
     return trainer.predict_logits(list(CHECK_TEXTS))
 
 
-def check_subset(paths: Sequence[Path] = DEFAULT_TRAINING) -> tuple[list[str], np.ndarray]:
-    """The check run's posts: the training posts ordered by their hash (stable under new files only in part)."""
-    examples, _ = load_training(paths)
+def check_subset(examples: Sequence[Example]) -> tuple[list[str], np.ndarray]:
+    """The check run's posts: the first ``CHECK_POSTS`` training posts in the order of a salted hash."""
     ordered = sorted(examples, key=lambda e: bucket(e.text, f"{SALT}:check"))[:CHECK_POSTS]
     return [e.text for e in ordered], np.array([e.leave_intent for e in ordered])
 
@@ -102,7 +95,7 @@ def train(model_dir: Path, paths: Sequence[Path] = DEFAULT_TRAINING, progress: b
     temperature = fit_temperature(val_logits, y[va].astype(np.int64))
     p_val = softmax(val_logits / temperature)[:, 1]
     threshold, scores = best_threshold(p_val, y[va])
-    check_texts, check_labels = check_subset(paths)
+    check_texts, check_labels = check_subset(examples)
     meta = {
         "model_id": "leave-e5-lora",
         "labels": ["not_leave_intent", "leave_intent"],
