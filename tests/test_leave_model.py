@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pipeline.config import REPO_ROOT
 from pipeline.themes.evaluate import dataset_path, evaluate, load_examples
 from pipeline.themes.leave_model import DEFAULT_LEAVE_MODEL, get_leave_model, leave_model_setting
 from pipeline.themes.matcher import ThemeAnalyzer
+from pipeline.themes.train_classifier import TEST_SETS
 
 # Leave intent no trigger names (hinted, not said), and ordinary posts with leaving words or none.
 HINTED = [("da", "Nogen der vil overtage min parkeringsplads fra næste måned? Jeg får ikke brug for den mere 😉"),
@@ -30,7 +32,8 @@ def test_committed_model_metadata_and_scores() -> None:
     assert meta["labels"] == ["not_leave_intent", "leave_intent"] and model.head.weight.shape[0] == 2
     files = meta["training"]["files"]
     assert "tests/data/themes/dev.jsonl" in files
-    assert not {f"tests/data/themes/{n}.jsonl" for n in ("eval", "independent", "challenge", "challenge_2")} & set(files)
+    assert "tests/data/themes/challenge_3.jsonl" in {p.relative_to(REPO_ROOT).as_posix() for p in TEST_SETS}
+    assert not {p.relative_to(REPO_ROOT).as_posix() for p in TEST_SETS} & set(files)
     assert 0.2 <= model.threshold <= 0.9 and meta["validation"]["at_threshold"]["f1"] >= 0.75
     p = model.predict([t for _, t in HINTED] + ["  "] + [t for _, t in ORDINARY])
     assert p.shape == (6,) and p[2] == 0.0
@@ -44,7 +47,6 @@ def test_check_run_reproduces_the_committed_record() -> None:
     files) and compares the logits with the ones recorded when the model was trained."""
     from pathlib import Path
 
-    from pipeline.config import REPO_ROOT
     from pipeline.nlp.e5_convert import build
     from pipeline.nlp.heads import LinearHead
     from pipeline.themes import train_leave

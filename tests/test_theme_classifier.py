@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pipeline.config import REPO_ROOT
 from pipeline.themes.classifier import (
     DEFAULT_THEME_HEAD,
     CharTfidf,
@@ -158,7 +159,8 @@ def test_head_metadata_records_how_it_was_trained() -> None:
         assert head.meta["features"] in {"char-tfidf", "e5+char-tfidf"}
     files = head.meta["training"]["files"]
     assert "tests/data/themes/dev.jsonl" in files
-    assert not {f"tests/data/themes/{name}.jsonl" for name in ("eval", "independent", "challenge", "challenge_2")} & set(files)
+    assert "tests/data/themes/challenge_3.jsonl" in {p.relative_to(REPO_ROOT).as_posix() for p in TEST_SETS}
+    assert not {p.relative_to(REPO_ROOT).as_posix() for p in TEST_SETS} & set(files)
     assert head.meta["cv"]["hybrid_micro_f1_nested"] > head.meta["cv"]["matcher_only_micro_f1"]
     assert head.leave is not None and head.leave.weight.shape == (384 * len(head.layers),)
     assert 0 <= head.leave.veto < head.leave.threshold < 1

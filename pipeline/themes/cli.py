@@ -50,7 +50,9 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
                                "by others than the term lists' author; held out), 'independent-dev' (its other "
                                "half, used for tuning), 'challenge' (597 posts by two later writers, 15 %% leave "
                                "intent and as many look-alikes; held out), 'challenge-2' (595 posts by two more writers, "
-                               "the same mix, written and labelled blind after every head before it; held out) "
+                               "the same mix, written and labelled blind after the session-11 heads; held out), "
+                               "'challenge-3' (598 posts by two more writers, the same mix, written before the "
+                               "session-13 models were trained; held out) "
                                "or a path to a JSONL file")
     evaluate.add_argument("--lang-from", choices=["data", "auto"], default="data",
                           help="use each post's labelled language (default) or detect it")
