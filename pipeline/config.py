@@ -65,13 +65,9 @@ class Settings:
     max_future_skew_hours: int = field(default_factory=lambda: int(_env("max_future_skew_hours")))
 
     def __post_init__(self) -> None:
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"STEMNING_PRECISION must be one of {', '.join(PRECISIONS)} (got {self.precision!r})")
-        if self.theme_classifier not in THEME_CLASSIFIERS:
-            raise ValueError(f"STEMNING_THEME_CLASSIFIER must be one of {', '.join(THEME_CLASSIFIERS)} "
-                             f"(got {self.theme_classifier!r})")
-        if self.leave_model not in LEAVE_MODELS:
-            raise ValueError(f"STEMNING_LEAVE_MODEL must be one of {', '.join(LEAVE_MODELS)} (got {self.leave_model!r})")
+        checked_choice(None, self.precision, PRECISIONS, "STEMNING_PRECISION")
+        checked_choice(None, self.theme_classifier, THEME_CLASSIFIERS, "STEMNING_THEME_CLASSIFIER")
+        checked_choice(None, self.leave_model, LEAVE_MODELS, "STEMNING_LEAVE_MODEL")
         if self.min_group_size < 2:
             raise ValueError(f"STEMNING_MIN_GROUP_SIZE must be >= 2 (got {self.min_group_size}); "
                              "smaller groups would expose individuals")

@@ -125,6 +125,20 @@ def load_training(paths: Sequence[Path]) -> tuple[list[Example], int]:
     return kept, dropped
 
 
+def read_training_files(paths: Sequence[Path]) -> tuple[list[Example], int, dict[str, str]]:
+    """``load_training`` of the files of ``paths`` that exist (refused if none), with each file's sha256 by its
+    repo-relative path. Hashed when read, so a model's metadata names the data it was fitted on even if a file
+    changes (or is removed) during the minutes of training that follow."""
+    from pipeline.nlp.heads import sha256_file
+
+    existing = [Path(p) for p in paths if Path(p).is_file()]
+    if not existing:
+        raise FileNotFoundError("no training file found")
+    file_hashes = {_display_path(p): sha256_file(p) for p in existing}
+    examples, dropped = load_training(existing)
+    return examples, dropped, file_hashes
+
+
 def build_corpus(examples: list[Example]) -> Corpus:
     from pipeline.themes.matcher import ThemeAnalyzer
 
@@ -476,16 +490,8 @@ def train(encoder, paths: Sequence[Path] = DEFAULT_TRAINING, cache: Path | None 
     """Cross-validate, choose, refit on everything; returns the head with its metadata. ``layer_sets``,
     ``l2_grid`` and ``tfidf_families`` (subsets of the defaults) only narrow the search, e.g. for a quick
     reproducibility check. TF-IDF families next to e5 read the largest layer set of ``layer_sets``."""
-    from pipeline.nlp.heads import sha256_file
-
     started = time.perf_counter()
-    paths = [Path(p) for p in paths if Path(p).is_file()]
-    if not paths:
-        raise FileNotFoundError("no training file found")
-    # Hashed when read, so the metadata names the data the head was fitted on even if a file changes (or is
-    # removed) during the minutes of cross-validation that follow.
-    file_hashes = {_display_path(p): sha256_file(p) for p in paths}
-    examples, dropped = load_training(paths)
+    examples, dropped, file_hashes = read_training_files(paths)
     corpus = build_corpus(examples)
     x_post_all, x_sent_all = embed_corpus(encoder, corpus, cache, progress)
     folds = fold_of(examples)

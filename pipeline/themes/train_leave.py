@@ -30,7 +30,7 @@ from pipeline.nlp.heads import LinearHead, fit_temperature, softmax
 from pipeline.nlp.sentiment_data import bucket
 from pipeline.themes.evaluate import PRF, Example
 from pipeline.themes.leave_model import DEFAULT_LEAVE_MODEL
-from pipeline.themes.train_classifier import DEFAULT_TRAINING, _display_path, leave_counts, load_training
+from pipeline.themes.train_classifier import DEFAULT_TRAINING, leave_counts, read_training_files
 
 SEED = 13
 EPOCHS = 3
@@ -72,16 +72,11 @@ def check_subset(examples: Sequence[Example]) -> tuple[list[str], np.ndarray]:
 
 def train(model_dir: Path, paths: Sequence[Path] = DEFAULT_TRAINING, progress: bool = True,
           seed: int = SEED) -> LinearHead:
-    from pipeline.nlp.heads import sha256_file
     from pipeline.nlp.lora import TARGETS
     from pipeline.nlp.transformer import E5Encoder
 
     started = time.perf_counter()
-    paths = [Path(p) for p in paths if Path(p).is_file()]
-    if not paths:
-        raise FileNotFoundError("no training file found")
-    file_hashes = {_display_path(p): sha256_file(p) for p in paths}  # hashed when read
-    examples, dropped = load_training(paths)
+    examples, dropped, file_hashes = read_training_files(paths)
     texts = [e.text for e in examples]
     y = np.array([e.leave_intent for e in examples])
     val = np.array([bucket(t, f"{SALT}:val") < VALIDATION_SHARE for t in texts])
