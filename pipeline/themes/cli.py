@@ -52,7 +52,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
                                "intent and as many look-alikes; held out), 'challenge-2' (595 posts by two more writers, "
                                "the same mix, written and labelled blind after the session-11 heads; held out), "
                                "'challenge-3' (598 posts by two more writers, the same mix, written before the "
-                               "session-13 models were trained; held out) "
+                               "session-13 models were trained; held out), 'challenge-4' (599 posts by two more writers, the same mix, "
+                               "written in session 14 before any model trained on its minimal pairs; held out) "
                                "or a path to a JSONL file")
     evaluate.add_argument("--lang-from", choices=["data", "auto"], default="data",
                           help="use each post's labelled language (default) or detect it")

@@ -3,7 +3,7 @@
 Each line: ``{"id", "lang", "text", "themes": [ids], "leave_intent": bool}``. Theme scores are
 micro-averaged over (post, theme) pairs; per-theme precision/recall/F1 and leave-intent P/R/F1 are
 reported alongside. The packaged sets live in ``tests/data/themes/`` (``dev.jsonl`` was used for tuning
-the term lists; ``eval.jsonl``, ``independent.jsonl`` and ``challenge{,_2,_3}.jsonl`` are held out).
+the term lists; ``eval.jsonl``, ``independent.jsonl`` and ``challenge{,_2,_3,_4}.jsonl`` are held out).
 """
 
 from __future__ import annotations
@@ -84,7 +84,8 @@ def load_examples(path: Path | str) -> list[Example]:
 
 # eval: held out; dev: tuning; independent: another session's posts, a third session's labels, held out;
 # independent-dev: the other half of those posts (used to widen the terms and to train the classifier).
-PACKAGED_SETS = ("eval", "dev", "independent", "independent-dev", "challenge", "challenge-2", "challenge-3")
+PACKAGED_SETS = ("eval", "dev", "independent", "independent-dev", "challenge", "challenge-2", "challenge-3",
+                 "challenge-4")
 
 
 def dataset_path(name: str) -> Path:

@@ -4,7 +4,7 @@ Recipe (deterministic: hash-based folds, closed-form fits, no sampling RNG):
 1. Training posts: ``models/training/theme_examples_*.jsonl`` (written for this head), the theme dev set
    ``tests/data/themes/dev.jsonl`` and the tuning half of the independent set (``independent_dev.jsonl``,
    the second annotator's conventions). The test sets (``eval.jsonl``, ``independent.jsonl``,
-   ``challenge.jsonl``, ``challenge_2.jsonl``, ``challenge_3.jsonl``) are refused, and any training post whose text also occurs in
+   ``challenge.jsonl``, ``challenge_2.jsonl``, ``challenge_3.jsonl``, ``challenge_4.jsonl``) are refused, and any training post whose text also occurs in
    them is dropped.
 2. Each post is segmented by the term matcher's spaCy pipeline (the classifier runs per sentence of
    that segmentation at inference) and embedded with frozen e5-small, fp32, hidden states 8 + 12 (each
@@ -67,7 +67,8 @@ TRAINING_DIR = REPO_ROOT / "models" / "training"
 DEFAULT_TRAINING: tuple[Path, ...] = (*sorted(TRAINING_DIR.glob("theme_examples_*.jsonl")), DATA_DIR / "dev.jsonl",
                                       DATA_DIR / "independent_dev.jsonl")
 TEST_SETS: tuple[Path, ...] = tuple(DATA_DIR / f"{name}.jsonl"
-                                     for name in ("eval", "independent", "challenge", "challenge_2", "challenge_3"))
+                                     for name in ("eval", "independent", "challenge", "challenge_2", "challenge_3",
+                                                  "challenge_4"))
 SALT = "stemning-themes-v1"
 # Candidate feature sets (hidden-state indices; each layer's pooled vector is normalised, then concatenated).
 # (8, 12) is what the sentiment head reads; one forward pass keeps every layer the candidates need.
