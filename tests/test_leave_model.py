@@ -82,37 +82,33 @@ def test_explain_names_the_leave_model(hybrid: ThemeAnalyzer, themes_cli,  # noq
     assert "leave intent: leave model p=" in out and "(whole post)" in out
 
 
+# The four blind challenge sets (tests/data/themes/README.md): ~600 posts each by two writers who saw only the
+# definitions, guidelines and leave convention; 90 with leave intent (about half hinted), 90 look-alikes;
+# labelled again blind by two more sessions (leave intent identical on every set). Columns: posts, second
+# annotator's theme agreement floor, then floors for the shipped hybrid (theme micro-F1, leave F1, leave
+# precision), a few points below what session 14 measured (in the comment; see the README).
+CHALLENGE_FLOORS = {
+    "challenge": (597, 0.90, 0.72, 0.77, 0.78),  # themes 0.747, leave 0.811 (P 0.835, R 0.789)
+    "challenge-2": (595, 0.92, 0.73, 0.83, 0.77),  # themes 0.751, leave 0.868 (P 0.828, R 0.911)
+    "challenge-3": (598, 0.88, 0.70, 0.79, 0.70),  # themes 0.732, leave 0.830 (P 0.755, R 0.922)
+    "challenge-4": (599, 0.94, 0.73, 0.85, 0.79),  # themes 0.757, leave 0.889 (P 0.848, R 0.933)
+}
+
+
 @pytest.mark.slow
-def test_second_challenge_set_floor_and_second_annotator(hybrid: ThemeAnalyzer) -> None:
-    """The second blind set (tests/data/themes/README.md): 595 posts two session-12 writers wrote from the
-    definitions alone after every model before it, 90 with leave intent (about half hinted), labelled again
-    blind (leave intent identical, themes micro-F1 0.93). Floors against regressions, below the measured
-    figures (see the README)."""
+@pytest.mark.parametrize("name", list(CHALLENGE_FLOORS))
+def test_challenge_set_floors_and_second_annotator(hybrid: ThemeAnalyzer, name: str) -> None:
     from pipeline.themes.evaluate import DATA_DIR, second_annotator_agreement
 
-    examples = load_examples(dataset_path("challenge-2"))
-    themes, leave = second_annotator_agreement(examples, DATA_DIR / "challenge_2_second_annotator.jsonl")
-    assert len(examples) == 595 and sum(e.leave_intent for e in examples) == 90
-    assert leave.fp == leave.fn == 0 and themes.f1 >= 0.92
+    posts, agreement, theme_f1, leave_f1, leave_precision = CHALLENGE_FLOORS[name]
+    examples = load_examples(dataset_path(name))
+    themes, leave = second_annotator_agreement(
+        examples, DATA_DIR / f"{dataset_path(name).stem}_second_annotator.jsonl")
+    assert len(examples) == posts and sum(e.leave_intent for e in examples) == 90
+    assert leave.fp == leave.fn == 0 and themes.f1 >= agreement
     report = evaluate(examples, hybrid)
-    assert report.theme_micro.f1 >= 0.73, report.theme_micro  # measured 0.750
-    assert report.leave.f1 >= 0.82 and report.leave.precision >= 0.75, report.leave  # measured 0.854 (P 0.80, R 0.91)
-
-
-def test_third_challenge_set_floor_and_second_annotator(hybrid: ThemeAnalyzer) -> None:
-    """The newest blind set (tests/data/themes/README.md): 598 posts two session-13 writers wrote from the
-    definitions alone before that session's models were trained, 90 with leave intent (46 hinted), labelled
-    again blind (leave intent identical, themes micro-F1 0.89). Measured with the shipped models: themes
-    0.729, leave intent 0.806 (P 0.72, R 0.92; rules + theme head alone 0.467). Floors against regressions."""
-    from pipeline.themes.evaluate import DATA_DIR, second_annotator_agreement
-
-    examples = load_examples(dataset_path("challenge-3"))
-    themes, leave = second_annotator_agreement(examples, DATA_DIR / "challenge_3_second_annotator.jsonl")
-    assert len(examples) == 598 and sum(e.leave_intent for e in examples) == 90
-    assert leave.fp == leave.fn == 0 and themes.f1 >= 0.88
-    report = evaluate(examples, hybrid)
-    assert report.theme_micro.f1 >= 0.70, report.theme_micro
-    assert report.leave.f1 >= 0.77 and report.leave.recall >= 0.85 and report.leave.precision >= 0.66, report.leave
+    assert report.theme_micro.f1 >= theme_f1, report.theme_micro
+    assert report.leave.f1 >= leave_f1 and report.leave.precision >= leave_precision, report.leave
 
 
 def test_setting_switches_the_model_off(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,3 +133,14 @@ def test_best_threshold_by_hand() -> None:
     assert t == 0.6 and scores == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "tp": 2, "fp": 0, "fn": 0}  # ties: higher
     t, scores = best_threshold(np.array([0.95, 0.25, 0.5]), np.array([True, True, False]))
     assert t == 0.25 and (scores["tp"], scores["fp"], scores["fn"]) == (2, 1, 0) and scores["f1"] == 0.8
+
+
+def test_look_alike_weights_single_out_retention_posts_without_leave_intent() -> None:
+    from pipeline.themes.evaluate import Example
+    from pipeline.themes.train_leave import look_alike_weights
+
+    examples = [Example("1", "en", "I handed in my notice", frozenset({"retention"}), True),
+                Example("2", "en", "[PERSON] handed in her notice", frozenset({"retention"}), False),
+                Example("3", "en", "Off on parental leave from May", frozenset({"work_life_balance"}), False)]
+    assert look_alike_weights(examples, 3.0).tolist() == [1.0, 3.0, 1.0]
+    assert look_alike_weights(examples, 1.0).tolist() == [1.0, 1.0, 1.0]

@@ -25,7 +25,7 @@ import numpy as np
 
 from pipeline.config import LEAVE_MODELS, REPO_ROOT, checked_choice, get_settings
 
-DEFAULT_LEAVE_MODEL = REPO_ROOT / "models" / "heads" / "leave-e5-lora-v1.npz"
+DEFAULT_LEAVE_MODEL = REPO_ROOT / "models" / "heads" / "leave-e5-lora-v2.npz"
 
 
 def leave_model_setting(value: str | None = None) -> str:
