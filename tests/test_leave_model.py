@@ -86,29 +86,30 @@ def test_explain_names_the_leave_model(hybrid: ThemeAnalyzer, themes_cli,  # noq
 # definitions, guidelines and leave convention; 90 with leave intent (about half hinted), 90 look-alikes;
 # labelled again blind by two more sessions (leave intent identical on every set). Columns: posts, second
 # annotator's theme agreement floor, then floors for the shipped hybrid (theme micro-F1, leave F1, leave
-# precision), a few points below what session 14 measured (in the comment; see the README).
+# precision, leave recall), a few points below what session 14 measured (in the comment; see the README).
 CHALLENGE_FLOORS = {
-    "challenge": (597, 0.90, 0.72, 0.77, 0.78),  # themes 0.747, leave 0.811 (P 0.835, R 0.789)
-    "challenge-2": (595, 0.92, 0.73, 0.83, 0.77),  # themes 0.751, leave 0.868 (P 0.828, R 0.911)
-    "challenge-3": (598, 0.88, 0.70, 0.79, 0.70),  # themes 0.732, leave 0.830 (P 0.755, R 0.922)
-    "challenge-4": (599, 0.94, 0.73, 0.85, 0.79),  # themes 0.757, leave 0.889 (P 0.848, R 0.933)
+    "challenge": (597, 0.90, 0.72, 0.77, 0.78, 0.74),  # themes 0.747, leave 0.811 (P 0.835, R 0.789)
+    "challenge-2": (595, 0.92, 0.73, 0.83, 0.77, 0.85),  # themes 0.751, leave 0.868 (P 0.828, R 0.911)
+    "challenge-3": (598, 0.88, 0.70, 0.79, 0.70, 0.85),  # themes 0.732, leave 0.830 (P 0.755, R 0.922)
+    "challenge-4": (599, 0.94, 0.73, 0.85, 0.79, 0.87),  # themes 0.757, leave 0.889 (P 0.848, R 0.933)
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(CHALLENGE_FLOORS))
 def test_challenge_set_floors_and_second_annotator(hybrid: ThemeAnalyzer, name: str) -> None:
-    from pipeline.themes.evaluate import DATA_DIR, second_annotator_agreement
+    from pipeline.themes.evaluate import second_annotator_agreement
 
-    posts, agreement, theme_f1, leave_f1, leave_precision = CHALLENGE_FLOORS[name]
-    examples = load_examples(dataset_path(name))
-    themes, leave = second_annotator_agreement(
-        examples, DATA_DIR / f"{dataset_path(name).stem}_second_annotator.jsonl")
+    posts, agreement, theme_f1, leave_f1, leave_precision, leave_recall = CHALLENGE_FLOORS[name]
+    path = dataset_path(name)
+    examples = load_examples(path)
+    themes, leave = second_annotator_agreement(examples, path.with_name(f"{path.stem}_second_annotator.jsonl"))
     assert len(examples) == posts and sum(e.leave_intent for e in examples) == 90
     assert leave.fp == leave.fn == 0 and themes.f1 >= agreement
     report = evaluate(examples, hybrid)
     assert report.theme_micro.f1 >= theme_f1, report.theme_micro
-    assert report.leave.f1 >= leave_f1 and report.leave.precision >= leave_precision, report.leave
+    assert report.leave.f1 >= leave_f1, report.leave
+    assert report.leave.precision >= leave_precision and report.leave.recall >= leave_recall, report.leave
 
 
 def test_setting_switches_the_model_off(monkeypatch: pytest.MonkeyPatch) -> None:
